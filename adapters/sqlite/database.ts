@@ -1,0 +1,24 @@
+/**
+ * The embedded engine's one SQLite file. WAL lets readers run beside the writer, and
+ * `synchronous = FULL` makes every commit durable on disk before it returns, which is
+ * what lets an append resolve only once it survives a crash. Group commit (in the
+ * adapters) is what keeps that affordable.
+ */
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+export type SqliteDatabase = Database.Database
+
+export function openDatabase(dataDir: string, fileName = 'capsicum.db'): SqliteDatabase {
+  mkdirSync(dataDir, { recursive: true })
+  const db = new Database(join(dataDir, fileName))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  // Larger cache and memory-mapped reads: rebuilds read the whole log.
+  db.pragma('cache_size = -65536')
+  db.pragma('mmap_size = 268435456')
+  return db
+}

@@ -1,0 +1,218 @@
+/**
+ * TelemetryStream on SQLite: a partitioned log in one table, consumer offsets in
+ * another. Records are partitioned by a hash of their key, so one thing's readings keep
+ * their order. Produces are group-committed like event appends. One process owns the
+ * file (see adapters/sqlite/lock.ts), so next offsets are kept in memory.
+ */
+import type {
+  ConsumeOptions,
+  SeekTarget,
+  TelemetryBatch,
+  TelemetryConsumer,
+  TelemetryRecord,
+  TelemetryRecordToProduce,
+  TelemetryStream,
+} from '../../streams/telemetry-stream.ts'
+import type { SqliteDatabase } from '../sqlite/database.ts'
+
+interface PendingProduce {
+  readonly records: readonly TelemetryRecordToProduce[]
+  readonly resolve: (result: { partition: number; offset: number }[]) => void
+  readonly reject: (error: unknown) => void
+}
+
+interface RecordRow {
+  partition: number
+  offset: number
+  key: string
+  value: string
+  ts: number
+}
+
+/** FNV-1a: a stable, fast string hash, so a key always lands in the same partition. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash >>> 0
+}
+
+export class SqliteTelemetryStream implements TelemetryStream {
+  private readonly nextOffsets: number[]
+  private pending: PendingProduce[] = []
+  private flushScheduled = false
+  private readonly listeners = new Set<() => void>()
+
+  private readonly insertRecord
+  private readonly selectRecords
+  private readonly selectOffsets
+  private readonly upsertOffset
+  private readonly firstOffsetAtOrAfter
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    readonly partitionCount = 16,
+    private readonly pollIntervalMs = 1000,
+  ) {
+    if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError('partitionCount must be >= 1')
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS telemetry (
+        partition INTEGER NOT NULL,
+        offset    INTEGER NOT NULL,
+        key       TEXT    NOT NULL,
+        value     TEXT    NOT NULL,
+        ts        INTEGER NOT NULL,
+        PRIMARY KEY (partition, offset)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS telemetry_time ON telemetry (partition, ts);
+      CREATE TABLE IF NOT EXISTS telemetry_offsets (
+        group_id    TEXT    NOT NULL,
+        partition   INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL,
+        PRIMARY KEY (group_id, partition)
+      ) WITHOUT ROWID;
+    `)
+    const maxOffset = db.prepare<[number], { offset: number | null }>(
+      'SELECT max(offset) AS offset FROM telemetry WHERE partition = ?',
+    )
+    this.nextOffsets = Array.from({ length: partitionCount }, (_, p) => (maxOffset.get(p)?.offset ?? -1) + 1)
+    this.insertRecord = db.prepare<[number, number, string, string, number]>(
+      'INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)',
+    )
+    this.selectRecords = db.prepare<[number, number, number], RecordRow>(
+      'SELECT partition, offset, key, value, ts FROM telemetry WHERE partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+    )
+    this.selectOffsets = db.prepare<[string], { partition: number; next_offset: number }>(
+      'SELECT partition, next_offset FROM telemetry_offsets WHERE group_id = ?',
+    )
+    this.upsertOffset = db.prepare<[string, number, number]>(
+      `INSERT INTO telemetry_offsets (group_id, partition, next_offset) VALUES (?, ?, ?)
+       ON CONFLICT (group_id, partition) DO UPDATE SET next_offset = excluded.next_offset`,
+    )
+    this.firstOffsetAtOrAfter = db.prepare<[number, number], { offset: number | null }>(
+      'SELECT min(offset) AS offset FROM telemetry WHERE partition = ? AND ts >= ?',
+    )
+  }
+
+  partitionFor(key: string): number {
+    return fnv1a(key) % this.partitionCount
+  }
+
+  produce(records: readonly TelemetryRecordToProduce[]): Promise<{ partition: number; offset: number }[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ records, resolve, reject })
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  private flush(): void {
+    this.flushScheduled = false
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    const nextBefore = [...this.nextOffsets]
+    const results: { partition: number; offset: number }[][] = []
+    try {
+      this.db.transaction(() => {
+        for (const produce of batch) {
+          results.push(
+            produce.records.map((record) => {
+              const partition = this.partitionFor(record.key)
+              const offset = this.nextOffsets[partition]!
+              this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
+              this.nextOffsets[partition] = offset + 1
+              return { partition, offset }
+            }),
+          )
+        }
+      })()
+    } catch (error) {
+      nextBefore.forEach((offset, p) => (this.nextOffsets[p] = offset))
+      for (const produce of batch) produce.reject(error)
+      return
+    }
+    batch.forEach((produce, i) => produce.resolve(results[i]!))
+    for (const notify of this.listeners) notify()
+  }
+
+  consume(options: ConsumeOptions, handler: (batch: TelemetryBatch) => Promise<void>): TelemetryConsumer {
+    const maxBatch = options.maxBatch ?? 1000
+    let stopped = false
+    let wake: (() => void) | undefined
+    const notify = (): void => wake?.()
+    this.listeners.add(notify)
+
+    const run = async (): Promise<void> => {
+      while (!stopped) {
+        // Offsets are re-read every round so that a seek takes effect on a running consumer.
+        const committed = await this.committedOffsets(options.groupId)
+        let delivered = false
+        for (let partition = 0; partition < this.partitionCount && !stopped; partition++) {
+          const from = committed.get(partition) ?? 0
+          const rows = this.selectRecords.all(partition, from, maxBatch)
+          if (rows.length === 0) continue
+          const records: TelemetryRecord[] = rows.map((row) => ({
+            partition: row.partition,
+            offset: row.offset,
+            key: row.key,
+            value: row.value,
+            timestamp: row.ts,
+          }))
+          await handler({ partition, records })
+          this.upsertOffset.run(options.groupId, partition, records[records.length - 1]!.offset + 1)
+          delivered = true
+        }
+        if (!delivered && !stopped) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.pollIntervalMs)
+            wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          wake = undefined
+        }
+      }
+    }
+    const running = run().catch((error: unknown) => {
+      if (options.onError) options.onError(error)
+      else throw error
+    })
+    return {
+      stop: async () => {
+        stopped = true
+        this.listeners.delete(notify)
+        wake?.()
+        await running
+      },
+    }
+  }
+
+  async seek(groupId: string, partition: number, target: SeekTarget): Promise<void> {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
+      throw new RangeError(`partition must be between 0 and ${this.partitionCount - 1}`)
+    }
+    const offset =
+      'offset' in target
+        ? target.offset
+        : (this.firstOffsetAtOrAfter.get(partition, target.timestamp)?.offset ?? this.nextOffsets[partition]!)
+    this.upsertOffset.run(groupId, partition, Math.max(0, Math.min(offset, this.nextOffsets[partition]!)))
+  }
+
+  async committedOffsets(groupId: string): Promise<Map<number, number>> {
+    return new Map(this.selectOffsets.all(groupId).map((row) => [row.partition, row.next_offset]))
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get()
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.length > 0) this.flush()
+  }
+}

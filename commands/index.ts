@@ -1,0 +1,51 @@
+/** Every resource's routes, and the writes the server makes on its own at start. */
+import type { Router } from 'express'
+import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
+import type { EventStore } from './event-store.ts'
+import { registerThingType } from './thing-type/register-thing-type.ts'
+import { thingTypeRoutes } from './thing-type/routes.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export function platformRoutes(deps: RouteDeps): Router[] {
+  return [thingTypeRoutes(deps)]
+}
+
+/**
+ * Registers the built-in thing types. Idempotent: on every start after the first,
+ * each decide finds the type already there and records nothing.
+ */
+export async function seedBuiltIns(deps: { eventStore: EventStore; now: () => Date; newId: () => string }): Promise<number | null> {
+  let position: number | null = null
+  for (const type of builtInThingTypes) {
+    const result = await registerThingType(
+      {
+        name: type.name,
+        description: type.description,
+        model: type.model,
+        version: type.version,
+        manufacturer: type.manufacturer,
+        transport_protocol: type.transportProtocol,
+        protocol_version: type.protocolVersion,
+        category: type.category,
+        subcategory: type.subcategory,
+        data_type: type.dataType,
+      },
+      null,
+      type.typeId,
+      {
+        eventStore: deps.eventStore,
+        now: deps.now,
+        newId: deps.newId,
+        metadata: {
+          actor: { type: 'system', id: 'capsicum' },
+          account_id: null,
+          client_id: null,
+          correlation_id: 'seed-built-ins',
+          causation_id: 'seed-built-ins',
+        },
+      },
+    )
+    position = result.position ?? position
+  }
+  return position
+}

@@ -1,0 +1,113 @@
+/** The thing-type endpoints of the platform API. */
+import { Router, type Request } from 'express'
+import { z } from 'zod'
+import { NotFoundError } from '../../domain/errors.ts'
+import {
+  thingTypeViewOf,
+  thingTypesVisibleTo,
+  thingTypeVisibleTo,
+  toThingTypeView,
+} from '../../projections/thing-types.ts'
+import { metadataOf, principalOf } from '../http/auth.ts'
+import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
+import { parseInput } from '../http/validate.ts'
+import type { CommandContext } from '../handle-command.ts'
+import type { RouteDeps } from '../route-deps.ts'
+import { registerThingType } from './register-thing-type.ts'
+import { registerThingTypeBody, thingTypeResponse, updateThingTypeBody } from './schemas.ts'
+import { updateThingType } from './update-thing-type.ts'
+
+const typeIdParam = z.uuid()
+
+export function thingTypeRoutes(deps: RouteDeps): Router {
+  const router = Router()
+  const tags = ['Thing types']
+  const typeIdOf = (req: Request): string => {
+    const parsed = typeIdParam.safeParse(req.params.typeId)
+    if (!parsed.success) throw new NotFoundError(`Thing type ${String(req.params.typeId)} not found`, 'thing_type_not_found')
+    return parsed.data
+  }
+  const contextOf = (req: Request, ifMatch?: number): CommandContext => ({
+    eventStore: deps.eventStore,
+    now: deps.now,
+    newId: deps.newId,
+    metadata: metadataOf(req),
+    ...(ifMatch === undefined ? {} : { ifMatchRevision: ifMatch }),
+  })
+
+  deps.openapi.add({
+    method: 'post',
+    path: '/v1.1/things/types',
+    operationId: 'registerThingType',
+    summary: 'Register a thing type',
+    tags,
+    secured: true,
+    body: registerThingTypeBody,
+    responses: { 200: { description: 'The registered type', schema: thingTypeResponse, headers: { ETag: 'revision' } } },
+  })
+  router.post('/v1.1/things/types', deps.requireBearer, async (req, res) => {
+    const body = parseInput(registerThingTypeBody, req.body)
+    const result = await registerThingType(body, principalOf(req).accountId, deps.newId(), contextOf(req))
+    await deps.readYourWrites(result.position)
+    setRevisionTag(res, result.revision)
+    res.json(thingTypeViewOf(result.state))
+  })
+
+  deps.openapi.add({
+    method: 'get',
+    path: '/v1.1/things/types',
+    operationId: 'listThingTypes',
+    summary: 'The built-in thing types and the account\'s own',
+    tags,
+    secured: true,
+    responses: { 200: { description: 'Thing types', schema: z.array(thingTypeResponse) } },
+  })
+  router.get('/v1.1/things/types', deps.requireBearer, async (req, res) => {
+    const documents = await thingTypesVisibleTo(deps.readStore, principalOf(req).accountId)
+    res.json(documents.map(toThingTypeView))
+  })
+
+  deps.openapi.add({
+    method: 'get',
+    path: '/v1.1/things/types/{typeId}',
+    operationId: 'getThingType',
+    summary: 'Retrieve a thing type',
+    tags,
+    secured: true,
+    pathParams: { typeId: 'type id (UUID)' },
+    responses: { 200: { description: 'The type', schema: thingTypeResponse, headers: { ETag: 'revision, for If-Match' } } },
+  })
+  router.get('/v1.1/things/types/:typeId', deps.requireBearer, async (req, res) => {
+    const typeId = typeIdOf(req)
+    const document = await thingTypeVisibleTo(deps.readStore, principalOf(req).accountId, typeId)
+    if (!document) throw new NotFoundError(`Thing type ${typeId} not found`, 'thing_type_not_found')
+    setRevisionTag(res, document.revision)
+    res.json(toThingTypeView(document))
+  })
+
+  deps.openapi.add({
+    method: 'put',
+    path: '/v1.1/things/types/{typeId}',
+    operationId: 'updateThingType',
+    summary: 'Update a thing type (partial); built-in types are read-only',
+    tags,
+    secured: true,
+    pathParams: { typeId: 'type id (UUID)' },
+    headers: [{ name: 'If-Match', description: 'apply only if the type is still at this ETag (412 otherwise)' }],
+    body: updateThingTypeBody,
+    responses: {
+      200: { description: 'The updated type', schema: thingTypeResponse, headers: { ETag: 'revision' } },
+      412: { description: 'If-Match no longer holds' },
+    },
+  })
+  router.put('/v1.1/things/types/:typeId', deps.requireBearer, async (req, res) => {
+    const typeId = typeIdOf(req)
+    const body = parseInput(updateThingTypeBody, req.body)
+    const result = await updateThingType(body, principalOf(req).accountId, typeId, contextOf(req, ifMatchRevision(req)))
+    await deps.readYourWrites(result.position)
+    setRevisionTag(res, result.revision)
+    res.json(thingTypeViewOf(result.state))
+  })
+
+  return router
+}

@@ -1,0 +1,194 @@
+/**
+ * Keeps every read model in step with the event log: catches up from each projection's
+ * checkpoint, then follows the log live. Each batch of events becomes one ReadStore
+ * commit holding the changed documents and every projection's new checkpoint, so a
+ * restart resumes exactly where the last commit ended, and replaying an event that a
+ * read model already holds is skipped by position. A projection whose version changed
+ * is rebuilt from the start.
+ */
+import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { AnyProjection } from './projection.ts'
+import type { Checkpoint, Document, DocumentChange, ReadStore } from './read-store.ts'
+
+export interface RunnerLogger {
+  info(object: object, message: string): void
+  warn(object: object, message: string): void
+  error(object: object, message: string): void
+}
+
+export interface ProjectionRunnerOptions {
+  readonly eventStore: EventStore
+  readonly readStore: ReadStore
+  readonly projections: readonly AnyProjection[]
+  readonly logger: RunnerLogger
+  readonly batchSize?: number
+}
+
+interface Waiter {
+  readonly position: number
+  readonly resolve: (reached: boolean) => void
+  readonly timer: NodeJS.Timeout
+}
+
+export type RunnerStatus = 'stopped' | 'running' | 'failed'
+
+export class ProjectionRunner {
+  private readonly checkpoints = new Map<string, Checkpoint>()
+  private subscription: Subscription | undefined
+  private waiters: Waiter[] = []
+  private reached: number | null = null
+  private failure: unknown
+  status: RunnerStatus = 'stopped'
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    const names = new Set<string>()
+    for (const p of options.projections) {
+      if (names.has(p.name)) throw new Error(`Two projections are named "${p.name}"`)
+      names.add(p.name)
+    }
+  }
+
+  /** Position of the last event every projection has applied. */
+  get position(): number | null {
+    return this.reached
+  }
+
+  get error(): unknown {
+    return this.failure
+  }
+
+  /** Prepares collections, rebuilds projections whose version changed, and starts following the log. */
+  async start(): Promise<void> {
+    await this.prepare()
+    this.subscription = this.options.eventStore.subscribeToAll(
+      { fromPosition: this.lowestCheckpoint(), maxBatch: this.options.batchSize ?? 1000, onError: (e) => this.fail(e) },
+      (events) => this.apply(events),
+    )
+    this.status = 'running'
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop()
+    this.subscription = undefined
+    if (this.status === 'running') this.status = 'stopped'
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer)
+      waiter.resolve(false)
+    }
+    this.waiters = []
+  }
+
+  /**
+   * Drops every read model and applies the whole log again (the operator's `rebuild`).
+   * Must not run while the runner is following the log.
+   */
+  async rebuild(onProgress?: (applied: number, position: number | null) => void): Promise<number> {
+    if (this.subscription) throw new Error('Stop the runner before rebuilding')
+    for (const p of this.options.projections) await this.options.readStore.reset(p.collection, p.name)
+    await this.prepare()
+    let applied = 0
+    let from: number | null = null
+    for (;;) {
+      const events = await this.options.eventStore.readAll({ fromPosition: from, maxCount: this.options.batchSize ?? 5000 })
+      if (events.length === 0) break
+      await this.apply(events)
+      applied += events.length
+      from = events[events.length - 1]!.position
+      onProgress?.(applied, from)
+    }
+    return applied
+  }
+
+  /**
+   * Resolves true once every projection has applied the event at `position`, or false
+   * after `timeoutMs` (the caller answers anyway; the read model will catch up).
+   */
+  waitFor(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.reached !== null && this.reached >= position) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        position,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter)
+          resolve(false)
+        }, timeoutMs),
+      }
+      this.waiters.push(waiter)
+    })
+  }
+
+  private async prepare(): Promise<void> {
+    const { readStore, logger } = this.options
+    for (const p of this.options.projections) {
+      await readStore.ensureCollection({ name: p.collection, indexes: p.indexes })
+      let checkpoint = await readStore.loadCheckpoint(p.name)
+      if (checkpoint && checkpoint.version !== p.version) {
+        logger.info({ projection: p.name, from: checkpoint.version, to: p.version }, 'projection version changed: rebuilding')
+        await readStore.reset(p.collection, p.name)
+        checkpoint = undefined
+      }
+      this.checkpoints.set(p.name, checkpoint ?? { position: null, version: p.version })
+    }
+    this.reached = this.lowestCheckpoint()
+  }
+
+  private lowestCheckpoint(): number | null {
+    let lowest: number | null | undefined
+    for (const { position } of this.checkpoints.values()) {
+      if (lowest === undefined || position === null || (lowest !== null && position < lowest)) lowest = position
+    }
+    return lowest ?? null
+  }
+
+  /** Applies one batch: documents are loaded once, folded in memory, written once. */
+  private async apply(events: readonly RecordedEvent[]): Promise<void> {
+    const { readStore, projections } = this.options
+    const documents = new Map<string, { collection: string; id: string; doc: Document | null; position: number }>()
+    for (const event of events) {
+      for (const p of projections) {
+        const checkpoint = this.checkpoints.get(p.name)!
+        if (checkpoint.position !== null && event.position <= checkpoint.position) continue
+        if (!p.canHandle.includes(event.type)) continue
+        const id = p.documentId(event)
+        const key = `${p.collection}\u0000${id}`
+        let entry = documents.get(key)
+        if (!entry) {
+          const stored = (await readStore.collection(p.collection).get(id)) ?? null
+          entry = { collection: p.collection, id, doc: stored, position: event.position }
+          documents.set(key, entry)
+        }
+        entry.doc = p.evolve(entry.doc, event)
+        entry.position = event.position
+      }
+    }
+    const last = events[events.length - 1]!.position
+    const checkpoints = new Map<string, Checkpoint>()
+    for (const p of projections) {
+      const current = this.checkpoints.get(p.name)!
+      if (current.position === null || current.position < last) checkpoints.set(p.name, { position: last, version: p.version })
+    }
+    const changes: DocumentChange[] = [...documents.values()]
+    await readStore.commit(changes, checkpoints)
+    for (const [name, checkpoint] of checkpoints) this.checkpoints.set(name, checkpoint)
+    this.reached = last
+    this.releaseWaiters()
+  }
+
+  private releaseWaiters(): void {
+    const reached = this.reached
+    if (reached === null) return
+    this.waiters = this.waiters.filter((waiter) => {
+      if (waiter.position > reached) return true
+      clearTimeout(waiter.timer)
+      waiter.resolve(true)
+      return false
+    })
+  }
+
+  private fail(error: unknown): void {
+    this.status = 'failed'
+    this.failure = error
+    this.options.logger.error({ err: error }, 'projection runner stopped on an error')
+  }
+}
