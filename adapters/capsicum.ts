@@ -39,6 +39,7 @@ export interface Capsicum {
   readonly readStore: SqliteReadStore
   readonly telemetry: SqliteTelemetryStream
   readonly runner: ProjectionRunner
+  readonly server: Server
   close(): Promise<void>
 }
 
@@ -160,5 +161,5 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     return closing
   }
 
-  return { url, port, logger, tokens, eventStore, readStore, telemetry, runner, close }
+  return { url, port, logger, tokens, eventStore, readStore, telemetry, runner, server, close }
 }

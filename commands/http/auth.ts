@@ -38,14 +38,14 @@ const noToken = 'A bearer token is required (Authorization: Bearer <token>)'
 export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
   const authenticator = new passport.Passport()
   // Why a token was refused, kept per request: passport only passes on its challenge string.
-  const refusals = new WeakMap<Request, string>()
+  const refusals = new WeakMap<Request, UnauthenticatedError>()
   authenticator.use(
     new BearerStrategy({ passReqToCallback: true }, (req: Request, token: string, done: (error: unknown, user?: Express.User | false) => void) => {
       try {
         done(null, { principal: verify(token) })
       } catch (error) {
         if (!(error instanceof UnauthenticatedError)) return done(error)
-        refusals.set(req, error.message)
+        refusals.set(req, error)
         done(null, false)
       }
     }),
@@ -53,7 +53,7 @@ export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
   return (req, res, next) => {
     authenticator.authenticate('bearer', { session: false }, (error: unknown, user: Express.User | false) => {
       if (error) return next(error)
-      if (!user) return next(new UnauthenticatedError(refusals.get(req) ?? noToken))
+      if (!user) return next(refusals.get(req) ?? new UnauthenticatedError(noToken))
       req.user = user
       next()
     })(req, res, next)

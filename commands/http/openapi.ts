@@ -34,7 +34,7 @@ export const errorBodySchema = z
     message: z.string().describe('what went wrong, for people'),
     details: z.array(z.object({ field: z.string(), problem: z.string() })),
   })
-  .meta({ id: 'Error' })
+  .meta({ title: 'Error' })
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>
@@ -46,7 +46,10 @@ const standardErrors: Record<number, string> = {
   401: 'Missing, malformed, expired or tampered bearer token',
   403: 'The token is valid but may not do this',
   404: 'No such resource in the caller\'s account',
+  413: 'The request body exceeds BODY_LIMIT',
 }
+
+const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
 
 export class OpenApiDocument {
   private readonly operations: OperationSpec[] = []
@@ -93,15 +96,14 @@ export class OpenApiDocument {
             : {}),
           ...(response.schema
             ? { content: { [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') } } }
-            : {}),
+            : Number(status) >= 400
+              ? { content: errorContent }
+              : {}),
         }
       }
-      const errors = op.secured ? [400, 401, 403, 404] : [400, 404]
-      for (const status of errors) {
-        responses[String(status)] ??= {
-          description: standardErrors[status],
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        }
+      const errors = [400, 404, ...(op.secured ? [401, 403] : []), ...(op.body ? [413] : [])]
+      for (const status of errors.sort()) {
+        responses[String(status)] ??= { description: standardErrors[status], content: errorContent }
       }
       paths[op.path] ??= {}
       paths[op.path]![op.method] = {

@@ -23,7 +23,7 @@ export const registerThingTypeBody = z
     transport_protocol: optionalFields.transport_protocol.default('mqtt'),
     category: optionalFields.category.optional(),
   })
-  .meta({ id: 'RegisterThingType' })
+  .meta({ title: 'RegisterThingType' })
 
 export const updateThingTypeBody = z
   .object({
@@ -33,7 +33,7 @@ export const updateThingTypeBody = z
     transport_protocol: optionalFields.transport_protocol.optional(),
     category: optionalFields.category.optional(),
   })
-  .meta({ id: 'UpdateThingType' })
+  .meta({ title: 'UpdateThingType' })
 
 const constraint = z.enum(['ALLOWED', 'NOT_ALLOWED'])
 
@@ -57,4 +57,4 @@ export const thingTypeResponse = z
     proxy_handler: z.null(),
   })
   .strict()
-  .meta({ id: 'ThingType' })
+  .meta({ title: 'ThingType' })
