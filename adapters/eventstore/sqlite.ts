@@ -1,8 +1,9 @@
 /**
  * EventStore on SQLite. Appends are queued and written by one transaction per turn of
  * the event loop (group commit): many concurrent appends cost one fsync, yet each
- * promise resolves only after its transaction is durable. Expected revisions are checked
- * inside that transaction, so a conflict fails its own append and nothing else.
+ * promise resolves only after its transaction is durable. Each append runs in a savepoint
+ * of that transaction, where its expected revision is checked, so a conflict (or any other
+ * failure of one append) rolls back and fails that append and nothing else.
  */
 import { ConcurrencyError } from '../../domain/errors.ts'
 import type {
@@ -23,6 +24,9 @@ interface PendingAppend {
   readonly resolve: (result: AppendResult) => void
   readonly reject: (error: unknown) => void
 }
+
+/** What one append of a group commit came to: its result, or why it failed. */
+type AppendOutcome = AppendResult | { readonly failed: unknown }
 
 interface EventRow {
   position: number
@@ -72,6 +76,8 @@ export class SqliteEventStore implements EventStore {
   private readonly selectStream
   private readonly selectAll
   private readonly selectHead
+  /** one append, run inside the group's transaction as a savepoint */
+  private readonly appendInSavepoint: (append: PendingAppend) => AppendResult
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -91,6 +97,7 @@ export class SqliteEventStore implements EventStore {
       'SELECT position, id, stream, revision, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
     )
     this.selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events')
+    this.appendInSavepoint = db.transaction((append: PendingAppend) => this.appendWithinTransaction(append))
   }
 
   appendToStream(
@@ -114,10 +121,18 @@ export class SqliteEventStore implements EventStore {
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return
-    const outcomes: (AppendResult | ConcurrencyError)[] = []
+    const outcomes: AppendOutcome[] = []
     try {
       this.db.transaction(() => {
-        for (const append of batch) outcomes.push(this.appendWithinTransaction(append))
+        for (const append of batch) {
+          // Each append in a savepoint of its own: one that fails (data that is not JSON, a
+          // constraint) is rolled back alone and fails alone; the others still commit.
+          try {
+            outcomes.push(this.appendInSavepoint(append))
+          } catch (error) {
+            outcomes.push({ failed: error })
+          }
+        }
       })()
     } catch (error) {
       for (const append of batch) append.reject(error)
@@ -125,13 +140,14 @@ export class SqliteEventStore implements EventStore {
     }
     batch.forEach((append, i) => {
       const outcome = outcomes[i]!
-      if (outcome instanceof ConcurrencyError) append.reject(outcome)
+      if ('failed' in outcome) append.reject(outcome.failed)
       else append.resolve(outcome)
     })
     for (const notify of this.listeners) notify()
   }
 
-  private appendWithinTransaction(append: PendingAppend): AppendResult | ConcurrencyError {
+  /** Checks the expected revision and writes the events; throws (rolling back its savepoint) on failure. */
+  private appendWithinTransaction(append: PendingAppend): AppendResult {
     const current = this.headOfStream.get(append.streamName)?.revision ?? null
     const expected = append.expectedRevision
     const holds =
@@ -139,7 +155,7 @@ export class SqliteEventStore implements EventStore {
       (expected === 'no_stream' && current === null) ||
       (expected === 'stream_exists' && current !== null) ||
       (typeof expected === 'number' && current === expected)
-    if (!holds) return new ConcurrencyError(append.streamName, describe(expected), describe(current))
+    if (!holds) throw new ConcurrencyError(append.streamName, describe(expected), describe(current))
 
     let revision = current ?? -1
     let position = -1

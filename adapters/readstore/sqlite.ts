@@ -36,12 +36,16 @@ function whereClause(filter: Filter): { sql: string; params: (string | number | 
   const params: (string | number | null)[] = []
   for (const [field, value] of Object.entries(filter)) {
     if (Array.isArray(value)) {
-      if (value.length === 0) {
-        parts.push('0')
-        continue
+      // SQL's IN never matches NULL, so a null among the values is its own IS NULL test.
+      const values = (value as readonly Scalar[]).filter((v) => v !== null)
+      const alternatives: string[] = []
+      if (values.length > 0) {
+        alternatives.push(`${fieldExpr(field)} IN (${values.map(() => '?').join(', ')})`)
+        params.push(...values.map(bindable))
       }
-      parts.push(`${fieldExpr(field)} IN (${value.map(() => '?').join(', ')})`)
-      params.push(...value.map(bindable))
+      if (values.length < value.length) alternatives.push(`${fieldExpr(field)} IS NULL`)
+      // An empty array matches nothing.
+      parts.push(alternatives.length > 0 ? `(${alternatives.join(' OR ')})` : '0')
     } else if (value === null) {
       parts.push(`${fieldExpr(field)} IS NULL`)
     } else {

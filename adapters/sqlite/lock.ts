@@ -37,7 +37,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const owner = Number(readFileSync(file, 'utf8'))
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`DATA_DIR ${dataDir} is in use by process ${owner}; stop it first`)
+        throw new Error(`DATA_DIR ${dataDir} is in use by process ${owner}; stop it first`, { cause: error })
       }
       unlinkSync(file)
     }

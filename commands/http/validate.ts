@@ -55,7 +55,6 @@ export const optionalText = (max = 255) =>
     .string()
     .trim()
     .max(max)
-    .nullish()
-    .transform((v) => (v ? v : v === undefined ? undefined : null))
-
-export const uuidParam = z.uuid()
+    .nullable()
+    .transform((v) => v || null)
+    .optional()
