@@ -21,6 +21,9 @@ interface PendingProduce {
   readonly reject: (error: unknown) => void
 }
 
+/** What one produce of a group commit came to: its records' places, or why it failed. */
+type ProduceOutcome = { partition: number; offset: number }[] | { readonly failed: unknown }
+
 interface RecordRow {
   partition: number
   offset: number
@@ -50,6 +53,8 @@ export class SqliteTelemetryStream implements TelemetryStream {
   private readonly selectOffsets
   private readonly upsertOffset
   private readonly firstOffsetAtOrAfter
+  /** one produce, run inside the group's transaction as a savepoint */
+  private readonly produceInSavepoint: (records: readonly TelemetryRecordToProduce[]) => { partition: number; offset: number }[]
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -94,6 +99,9 @@ export class SqliteTelemetryStream implements TelemetryStream {
     this.firstOffsetAtOrAfter = db.prepare<[number, number], { offset: number | null }>(
       'SELECT min(offset) AS offset FROM telemetry WHERE partition = ? AND ts >= ?',
     )
+    this.produceInSavepoint = db.transaction((records: readonly TelemetryRecordToProduce[]) =>
+      this.produceWithinTransaction(records),
+    )
   }
 
   partitionFor(key: string): number {
@@ -116,19 +124,19 @@ export class SqliteTelemetryStream implements TelemetryStream {
     this.pending = []
     if (batch.length === 0) return
     const nextBefore = [...this.nextOffsets]
-    const results: { partition: number; offset: number }[][] = []
+    const outcomes: ProduceOutcome[] = []
     try {
       this.db.transaction(() => {
         for (const produce of batch) {
-          results.push(
-            produce.records.map((record) => {
-              const partition = this.partitionFor(record.key)
-              const offset = this.nextOffsets[partition]!
-              this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
-              this.nextOffsets[partition] = offset + 1
-              return { partition, offset }
-            }),
-          )
+          // Each produce in a savepoint of its own: one that fails (a record SQLite refuses)
+          // is rolled back alone, gives its offsets back, and fails alone.
+          const nextBeforeThis = [...this.nextOffsets]
+          try {
+            outcomes.push(this.produceInSavepoint(produce.records))
+          } catch (error) {
+            nextBeforeThis.forEach((offset, p) => (this.nextOffsets[p] = offset))
+            outcomes.push({ failed: error })
+          }
         }
       })()
     } catch (error) {
@@ -136,8 +144,23 @@ export class SqliteTelemetryStream implements TelemetryStream {
       for (const produce of batch) produce.reject(error)
       return
     }
-    batch.forEach((produce, i) => produce.resolve(results[i]!))
+    batch.forEach((produce, i) => {
+      const outcome = outcomes[i]!
+      if ('failed' in outcome) produce.reject(outcome.failed)
+      else produce.resolve(outcome)
+    })
     for (const notify of this.listeners) notify()
+  }
+
+  /** Writes one produce's records; run inside the group's transaction. */
+  private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
+    return records.map((record) => {
+      const partition = this.partitionFor(record.key)
+      const offset = this.nextOffsets[partition]!
+      this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
+      this.nextOffsets[partition] = offset + 1
+      return { partition, offset }
+    })
   }
 
   consume(options: ConsumeOptions, handler: (batch: TelemetryBatch) => Promise<void>): TelemetryConsumer {

@@ -25,7 +25,7 @@ import { ConcurrencyError } from '../../domain/errors.ts'
 
 export interface OpenedEventStore {
   readonly store: EventStore
-  /** closes the store and whatever was opened for it; closing twice is harmless */
+  /** calls the store’s close(), then closes whatever was opened for it; closing twice is harmless */
   close(): Promise<void>
   /** closes this instance, then opens the same storage again */
   reopen(): Promise<OpenedEventStore>
@@ -503,9 +503,10 @@ export function eventStoreContract(t: Test, name: string, open: OpenEventStore):
       const stream = streamName()
       const written = events(2)
       const appended = opened.store.appendToStream(stream, written, { expectedRevision: 'no_stream' })
-      const closing = opened.store.close()
+      // Close the store and what holds it (the database, the connection) before the
+      // append has settled: close() itself must have written it.
+      await opened.close()
       const result = await within(appended, 'the queued append')
-      await closing
       t.equal(result.nextRevision, 1, 'the queued append resolved')
 
       const reopened = await opened.reopen()

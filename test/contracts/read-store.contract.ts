@@ -12,7 +12,7 @@ import type { Checkpoint, Document, ReadStore } from '../../projections/read-sto
 
 export interface OpenedReadStore {
   readonly store: ReadStore
-  /** closes the store and whatever was opened for it; closing twice is harmless */
+  /** calls the store’s close(), then closes whatever was opened for it; closing twice is harmless */
   close(): Promise<void>
   /** closes this instance, then opens the same storage again */
   reopen(): Promise<OpenedReadStore>

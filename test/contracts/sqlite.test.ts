@@ -1,7 +1,8 @@
 /**
  * The embedded engine against every port's contract. Each case gets a fresh temporary
  * directory holding its own SQLite file; reopening opens that same file again. Everything
- * is closed in t.teardown: the adapter, then the database, then the directory is removed.
+ * is closed in t.teardown: subscriptions and consumers (the suites stop them), then the
+ * adapter, then the database, then the directory is removed.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,8 +32,16 @@ function onFreshDirectory<A extends Closable, Opened>(
 ): (t: Test) => Promise<Opened> {
   return async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'capsicum-contract-'))
-    // Teardowns run last registered first: this one runs after every close below.
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const closers: (() => Promise<void>)[] = []
+    // One teardown closes every instance opened on the directory, then removes it, even
+    // when a close fails (the failure still fails the case).
+    t.teardown(async () => {
+      try {
+        for (const close of closers.reverse()) await close()
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
     const openAt = (): Opened => {
       const db = openDatabase(dir)
       const adapter = make(db)
@@ -45,7 +54,7 @@ function onFreshDirectory<A extends Closable, Opened>(
             db.close()
           }
         })())
-      t.teardown(close)
+      closers.push(close)
       return shape(adapter, close, async () => {
         await close()
         return openAt()

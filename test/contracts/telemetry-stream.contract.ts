@@ -23,7 +23,7 @@ import type {
 
 export interface OpenedTelemetryStream {
   readonly stream: TelemetryStream
-  /** closes the stream and whatever was opened for it; closing twice is harmless */
+  /** calls the stream’s close(), then closes whatever was opened for it; closing twice is harmless */
   close(): Promise<void>
   /** closes this instance, then opens the same storage again */
   reopen(): Promise<OpenedTelemetryStream>
@@ -195,6 +195,41 @@ export function telemetryStreamContract(t: Test, name: string, open: OpenTelemet
         results.every(([a, b]) => a !== undefined && b !== undefined && b.offset === a.offset + 1),
         "one produce's records stay together, in order",
       )
+    })
+
+    t.test('a produce that fails does not fail the others issued with it', async (t) => {
+      const { stream } = await open(t)
+      const [key, elsewhere] = keysOnDistinctPartitions(stream, 2).concat(thingId(), thingId()) as [string, string]
+      const first = readings(key, 2)
+      const doubtful = [reading(key), { key, value: '{}', timestamp: Number.NaN }]
+      const other = readings(elsewhere, 1)
+      const last = readings(key, 2)
+      const settled = await Promise.allSettled([
+        stream.produce(first),
+        stream.produce(doubtful),
+        stream.produce(other),
+        stream.produce(last),
+      ])
+
+      // Whether a record without a usable timestamp is refused is the engine's business;
+      // that it takes the records produced beside it down with it is not.
+      t.equal(settled[0]?.status, 'fulfilled', 'the produce before it succeeds')
+      t.equal(settled[2]?.status, 'fulfilled', 'a produce to another partition succeeds')
+      t.equal(settled[3]?.status, 'fulfilled', 'the produce after it succeeds')
+      const refused = settled[1]?.status === 'rejected'
+      const expected = refused ? [...first, ...last] : [...first, ...doubtful, ...last]
+      if (settled[3]?.status === 'fulfilled') {
+        t.strictSame(
+          settled[3].value.map((p) => p.offset),
+          [expected.length - 2, expected.length - 1],
+          'a refused produce leaves no gap in the offsets',
+        )
+      }
+      const consumer = await consumeCount(t, stream, 'audit', expected.length + other.length)
+      const valuesOf = (k: string, records: readonly TelemetryRecordToProduce[]): string[] =>
+        records.filter((r) => r.key === k).map((r) => r.value)
+      t.strictSame(valuesOf(key, consumer.records), valuesOf(key, expected), 'the records accepted, in order')
+      t.strictSame(valuesOf(elsewhere, consumer.records), valuesOf(elsewhere, other), 'and those of the other partition')
     })
 
     t.test('the same key always goes to the same partition', async (t) => {
@@ -414,9 +449,10 @@ export function telemetryStreamContract(t: Test, name: string, open: OpenTelemet
       const key = thingId()
       const records = readings(key, 3)
       const producing = opened.stream.produce(records)
-      const closing = opened.stream.close()
+      // Close the stream and what holds it (the database, the connection) before the
+      // produce has settled: close() itself must have written it.
+      await opened.close()
       const produced = await within(producing, 'the queued produce')
-      await closing
       t.strictSame(produced.map((p) => p.offset), [0, 1, 2], 'the queued produce resolved')
 
       const { stream } = await opened.reopen()
