@@ -75,6 +75,20 @@ export function toThingTypeView(document: ThingTypeDocument): ThingTypeView {
   return view as ThingTypeView
 }
 
+/** Where each domain field shows in the API's shape. */
+const viewFieldOf: Record<keyof ThingTypeFields, keyof ThingTypeView> = {
+  name: 'name',
+  description: 'description',
+  model: 'model',
+  version: 'version',
+  manufacturer: 'manufacturer',
+  transportProtocol: 'transport_protocol',
+  protocolVersion: 'protocol_version',
+  category: 'category',
+  subcategory: 'subcategory',
+  dataType: 'data_type',
+}
+
 export const thingTypesProjection = projection<ThingTypeEvent, ThingTypeDocument>({
   name: 'thingTypes',
   version: 1,
@@ -94,24 +108,16 @@ export const thingTypesProjection = projection<ThingTypeEvent, ThingTypeDocument
       }
       case 'ThingTypeUpdated': {
         if (!document) return null
-        const fields: ThingTypeFields = {
-          name: document.name,
-          description: document.description,
-          model: document.model,
-          version: document.version,
-          manufacturer: document.manufacturer,
-          transportProtocol: document.transport_protocol as ThingTypeFields['transportProtocol'],
-          protocolVersion: document.protocol_version,
-          category: document.category as ThingTypeFields['category'],
-          subcategory: document.subcategory,
-          dataType: document.data_type,
-          ...event.data.changes,
+        // Patch the document field by field: rebuilding it whole per event dominated rebuilds.
+        const { changes, updatedAt } = event.data
+        const patched: Record<string, unknown> = { ...document, updated_at: updatedAt, revision: event.revision }
+        for (const [field, value] of Object.entries(changes)) patched[viewFieldOf[field as keyof ThingTypeFields]] = value
+        if (changes.category !== undefined) {
+          const constraints = hierarchyConstraints(changes.category)
+          patched.parent_constraint = constraints.parent
+          patched.child_constraint = constraints.child
         }
-        return {
-          ...thingTypeView(document.id, fields, document.created_at, event.data.updatedAt),
-          account_id: document.account_id,
-          revision: event.revision,
-        }
+        return patched as ThingTypeDocument
       }
     }
   },

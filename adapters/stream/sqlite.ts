@@ -203,6 +203,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
       }
     }
     const running = run().catch((error: unknown) => {
+      this.listeners.delete(notify)
       if (options.onError) options.onError(error)
       else throw error
     })
