@@ -20,6 +20,23 @@ export interface Config {
   readonly readYourWritesTimeoutMs: number
   readonly shutdownTimeoutMs: number
   readonly telemetryPartitions: number
+  /** outgoing mail (password reset links); no smtpUrl: the mail is written to the log */
+  readonly mail: { readonly smtpUrl: string | undefined; readonly from: string }
+  /** where people reach the pages (links in e-mails); undefined: the address the server listens on */
+  readonly publicUrl: string | undefined
+  /** AES-256-GCM key (hex or base64) that seals MQTT secrets; when absent a file in DATA_DIR holds it */
+  readonly secretKey: string | undefined
+  readonly secretKeyFile: string | undefined
+  /** the scale-out engines; each one unset keeps its port on the embedded SQLite engine */
+  readonly scaleOut: {
+    readonly eventStoreUrl: string | undefined
+    readonly mongodbUrl: string | undefined
+    readonly mongodbDatabase: string
+    readonly kafkaBrokers: readonly string[] | undefined
+    readonly kafkaTopic: string
+    readonly redisUrl: string | undefined
+    readonly leaseTtlMs: number
+  }
 }
 
 /** The variables, their defaults and forms: the README's table is written from this. */
@@ -36,6 +53,18 @@ export const configVariables = {
   READ_YOUR_WRITES_TIMEOUT_MS: { default: '5000', form: 'milliseconds, 0-60000', about: 'how long a write waits for the read models before answering' },
   SHUTDOWN_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 0-600000', about: 'how long SIGTERM waits for requests in flight' },
   TELEMETRY_PARTITIONS: { default: '16', form: 'a whole number 1-1024', about: 'partitions of the telemetry stream (fixed once data exists)' },
+  SMTP_URL: { default: '', form: 'an SMTP URL (smtp:// or smtps://, user and password in it if needed)', about: 'where password reset e-mails are sent; unset: the reset link is written to the log' },
+  MAIL_FROM: { default: 'Capsicum <no-reply@localhost>', form: 'an address, optionally with a name', about: 'sender of the e-mails' },
+  PUBLIC_URL: { default: '', form: 'an http(s) URL without a path', about: 'where people reach the pages, for links in e-mails; unset: the address the server listens on' },
+  SECRET_KEY: { default: '', form: '32 bytes: 64 hex digits or base64', about: 'server key that seals MQTT secrets (AES-256-GCM); wins over SECRET_KEY_FILE' },
+  SECRET_KEY_FILE: { default: '$DATA_DIR/secret.key', form: 'a file path', about: 'the server key\'s file; created on first start when missing' },
+  EVENTSTORE_URL: { default: '', form: 'a KurrentDB connection string (kurrentdb://, kurrentdb+discover://, esdb://)', about: 'events in KurrentDB / EventStoreDB instead of SQLite' },
+  MONGODB_URL: { default: '', form: 'a MongoDB URL (mongodb:// or mongodb+srv://)', about: 'read models in MongoDB instead of SQLite' },
+  MONGODB_DATABASE: { default: 'capsicum', form: 'a database name (letters, digits, _ and -)', about: 'the MongoDB database of the read models' },
+  KAFKA_BROKERS: { default: '', form: 'host:port[,host:port...]', about: 'telemetry stream in Kafka instead of SQLite' },
+  KAFKA_TOPIC: { default: 'capsicum-telemetry', form: 'a Kafka topic name (letters, digits, ., _ and -)', about: 'the telemetry topic, created at start with TELEMETRY_PARTITIONS partitions' },
+  REDIS_URL: { default: '', form: 'a Redis URL (redis:// or rediss://)', about: 'the lease that keeps one projector and one scheduler active among the nodes' },
+  LEASE_TTL_MS: { default: '10000', form: 'milliseconds, 1000-600000', about: 'how long a lease holder may stay silent before a standby takes over' },
 } as const
 
 export type ConfigVariable = keyof typeof configVariables
@@ -83,6 +112,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const privateKeyPem = env.JWT_PRIVATE_KEY?.trim() || undefined
   if (privateKeyPem !== undefined && !privateKeyPem.includes('PRIVATE KEY')) problem('JWT_PRIVATE_KEY', '<redacted>')
   const dataDir = resolve(raw('DATA_DIR'))
+  const smtpUrl = env.SMTP_URL?.trim() ?? ''
+  // Only the scheme is echoed: the URL may carry a password.
+  if (smtpUrl && !/^smtps?:\/\/\S+$/.test(smtpUrl)) problem('SMTP_URL', `${smtpUrl.split('://')[0]}://...`)
+  const publicUrl = env.PUBLIC_URL?.trim().replace(/\/+$/, '') ?? ''
+  if (publicUrl && !/^https?:\/\/[^/\s]+$/.test(publicUrl)) problem('PUBLIC_URL', publicUrl)
+  const secretKey = env.SECRET_KEY?.trim() || undefined
+  if (secretKey !== undefined && !/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/.test(secretKey)) problem('SECRET_KEY', '<redacted>')
+  const optionalUrl = (name: ConfigVariable, schemes: RegExp): string | undefined => {
+    const value = env[name]?.trim()
+    if (!value) return undefined
+    // Only the scheme is echoed: a URL may carry a password.
+    if (!schemes.test(value)) problem(name, `${value.split('://')[0]}://...`)
+    return value
+  }
+  const kafkaBrokersRaw = env.KAFKA_BROKERS?.trim()
+  const kafkaBrokers = kafkaBrokersRaw ? kafkaBrokersRaw.split(',').map((b) => b.trim()) : undefined
+  if (kafkaBrokers && !kafkaBrokers.every((b) => /^[^\s:,/]+:\d{1,5}$/.test(b))) problem('KAFKA_BROKERS', kafkaBrokersRaw!)
+  const mongodbDatabase = raw('MONGODB_DATABASE')
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDatabase)) problem('MONGODB_DATABASE', mongodbDatabase)
+  const kafkaTopic = raw('KAFKA_TOPIC')
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(kafkaTopic)) problem('KAFKA_TOPIC', kafkaTopic)
+  const scaleOut: Config['scaleOut'] = {
+    eventStoreUrl: optionalUrl('EVENTSTORE_URL', /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/),
+    mongodbUrl: optionalUrl('MONGODB_URL', /^mongodb(\+srv)?:\/\/\S+$/),
+    mongodbDatabase,
+    kafkaBrokers,
+    kafkaTopic,
+    redisUrl: optionalUrl('REDIS_URL', /^rediss?:\/\/\S+$/),
+    leaseTtlMs: integer('LEASE_TTL_MS', 1000, 600000),
+  }
 
   const config: Config = {
     host: raw('HOST'),
@@ -99,6 +158,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readYourWritesTimeoutMs: integer('READ_YOUR_WRITES_TIMEOUT_MS', 0, 60000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 0, 600000),
     telemetryPartitions: integer('TELEMETRY_PARTITIONS', 1, 1024),
+    mail: { smtpUrl: smtpUrl || undefined, from: raw('MAIL_FROM') },
+    publicUrl: publicUrl || undefined,
+    secretKey,
+    secretKeyFile: env.SECRET_KEY_FILE?.trim() ? resolve(env.SECRET_KEY_FILE.trim()) : undefined,
+    scaleOut,
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

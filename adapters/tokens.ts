@@ -3,7 +3,7 @@
  * which is published as a JWKS. The key comes from the environment, or from a file in
  * DATA_DIR that is created on first start.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import jwt from 'jsonwebtoken'
@@ -18,6 +18,8 @@ export interface TokenClaims {
   readonly client_id?: string
   readonly user_id?: string
   readonly application_id?: string
+  /** granted scopes, space separated (as RFC 9068 has it) */
+  readonly scope?: string
 }
 
 export interface SignOptions {
@@ -53,7 +55,8 @@ export class TokenService {
   private readonly publicJwk: Record<string, unknown>
 
   private constructor(
-    private readonly privateKey: KeyObject,
+    /** also the root of the server's derived secrets (adapters/secrets.ts) */
+    readonly privateKey: KeyObject,
     private readonly issuer: string,
     private readonly ttlSeconds: number,
   ) {
@@ -68,11 +71,18 @@ export class TokenService {
     return new TokenService(loadOrCreatePrivateKey(config), config.jwt.issuer, config.jwt.accessTokenTtlSeconds)
   }
 
+  /** lifetime of the access tokens `sign` makes by default, in seconds */
+  get accessTokenTtlSeconds(): number {
+    return this.ttlSeconds
+  }
+
+  /** Every token gets a fresh `jti`. */
   sign(claims: TokenClaims, options: SignOptions = {}): string {
     return jwt.sign({ ...claims }, this.privateKey, {
       algorithm: 'RS256',
       keyid: this.keyId,
       issuer: this.issuer,
+      jwtid: randomUUID(),
       expiresIn: options.expiresIn ?? this.ttlSeconds,
     })
   }
@@ -100,6 +110,7 @@ export class TokenService {
       applicationId: text(payload.application_id),
       clientId: text(payload.client_id),
       roles: roles.filter((role) => tokenRoles.includes(role)),
+      scope: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
     }
   }
 

@@ -4,10 +4,15 @@ import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
 import type { EventStore } from './event-store.ts'
 import { registerThingType } from './thing-type/register-thing-type.ts'
 import { thingTypeRoutes } from './thing-type/routes.ts'
+import { mqttClientRoutes } from './client/routes.ts'
+import { provisioningRoutes } from './provisioning/routes.ts'
+import { thingRoutes } from './thing/routes.ts'
 import type { RouteDeps } from './route-deps.ts'
+import { authRoutes } from './auth-routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
-  return [thingTypeRoutes(deps)]
+  // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
+  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), ...authRoutes(deps)]
 }
 
 /**

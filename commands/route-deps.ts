@@ -4,6 +4,9 @@
  */
 import type { RequestHandler } from 'express'
 import type { EventStore } from './event-store.ts'
+import type { SecretBox } from './secret-box.ts'
+import type { Secrets } from './secrets.ts'
+import type { AccessTokenIssuer } from './auth-deps.ts'
 import type { OpenApiDocument } from './http/openapi.ts'
 import type { ReadStore } from '../projections/read-store.ts'
 
@@ -14,6 +17,17 @@ export interface RouteDeps {
   readonly newId: () => string
   /** resolves once the read models include the event at `position` (bounded wait) */
   readonly readYourWrites: (position: number | null) => Promise<void>
+  /**
+   * The log position this node's projector has applied, or undefined when the read models
+   * are kept by another node (then no answer may be cached against it).
+   */
+  readonly readModelsPosition?: () => number | null | undefined
   readonly requireBearer: RequestHandler
   readonly openapi: OpenApiDocument
+  /** seals the MQTT secrets with the server key (adapters/secret-box.ts) */
+  readonly secretBox: SecretBox
+  /** password hashing, random tokens, token hashes (adapters/secrets.ts) */
+  readonly secrets: Secrets
+  /** signs access tokens (adapters/tokens.ts) */
+  readonly accessTokens: AccessTokenIssuer
 }

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { openDatabase } from '../sqlite/database.ts'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { openEmbeddedStores, startCapsicum } from '../capsicum.ts'
+import { nodeRoles, parseRoles } from '../scale-out.ts'
 import { SqliteEventStore } from '../eventstore/sqlite.ts'
 import { TokenService } from '../tokens.ts'
 import { ProjectionRunner } from '../../projections/runner.ts'
@@ -13,11 +14,15 @@ import { allProjections } from '../../projections/index.ts'
 import { roles, type Role } from '../../commands/http/auth.ts'
 import { createLogger } from '../logger.ts'
 import { formatTimeline } from './timeline.ts'
+import { appCreate, BootstrapUsageError, userCreate } from './bootstrap.ts'
+import { filterHistory, thingEvents, toHistoryEntry } from '../../commands/thing/history.ts'
+import type { RecordedEvent } from '../../commands/event-store.ts'
 
 const usage = `Usage: capsicum <command> [options]
 
 Commands:
-  start                         run the server (HTTP API, docs) on the embedded engine
+  start [--role ROLE,...]       run the server (HTTP API, docs); roles: api, mqtt,
+                                projector, processor, scheduler (default: all of them)
   token --account ID [--role admin|management]... [--user ID] [--application ID]
         [--client ID] [--expires SECONDS]
                                 print a signed access token (for operators and scripts)
@@ -25,6 +30,15 @@ Commands:
                                 (stop the server first)
   replay --stream NAME [--json] print a stream's events as a timeline (--json: one JSON
                                 object per line)
+  replay --thing ID [--from ISO] [--to ISO] [--json]
+                                print a thing's history (its provisioning, pairing,
+                                updates, commands) as a timeline, optionally a time window
+  user create --email ADDRESS --password TEXT --first-name NAME --last-name NAME [--admin]
+                                create a user (the first admin); prints it as JSON
+  app create --owner EMAIL --name NAME [--description TEXT] [--management]
+                                create an application in the owner's account; prints
+                                it as JSON with its client_secret (shown this once)
+                                (both: stop the server first)
   help                          this text
 
 Configuration comes from the environment; see README.md.`
@@ -36,13 +50,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await start()
+        return await start(rest)
       case 'token':
         return token(rest)
       case 'rebuild':
         return await rebuild()
       case 'replay':
         return await replay(rest)
+      case 'user':
+      case 'app': {
+        const [action, ...options] = rest
+        if (action !== 'create') throw new UsageError(`${command} takes: create`)
+        return await (command === 'user' ? userCreate(options) : appCreate(options))
+      }
       case undefined:
       case 'help':
       case '--help':
@@ -57,7 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`)
       return 78 // EX_CONFIG
     }
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof BootstrapUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n\n${usage}\n`)
       return 64 // EX_USAGE
     }
@@ -66,9 +86,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function start(): Promise<number> {
+async function start(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { role: { type: 'string', multiple: true } }, strict: true })
+  let nodeRolesAsked
+  try {
+    nodeRolesAsked = parseRoles(values.role?.join(','))
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (default: ${nodeRoles.join(',')})`)
+  }
   const config = loadConfig()
-  const capsicum = await startCapsicum(config)
+  const capsicum = await startCapsicum(config, { roles: nodeRolesAsked })
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       capsicum.logger.info({ signal }, 'signal received')
@@ -156,23 +183,46 @@ async function rebuild(): Promise<number> {
 async function replay(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { stream: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      stream: { type: 'string' },
+      thing: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
     strict: true,
   })
-  if (!values.stream) throw new UsageError('replay needs --stream NAME (e.g. thingtype-<id>)')
+  if (!values.stream && !values.thing) throw new UsageError('replay needs --stream NAME (e.g. thingtype-<id>) or --thing ID')
+  if (values.stream && values.thing) throw new UsageError('replay takes --stream or --thing, not both')
+  for (const [flag, value] of [['--from', values.from], ['--to', values.to]] as const) {
+    if (value !== undefined && Number.isNaN(Date.parse(value))) throw new UsageError(`${flag} takes an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`)
+  }
+  if (!values.thing && (values.from !== undefined || values.to !== undefined)) throw new UsageError('--from and --to go with --thing')
   const config = loadConfig()
   // Reading only: no lock, so an auditor can replay while the server runs.
   const db = openDatabase(config.dataDir)
   try {
-    const events = await new SqliteEventStore(db).readStream(values.stream)
+    const store = new SqliteEventStore(db)
+    const title = values.thing ? `thing ${values.thing}` : values.stream!
+    const events = values.thing
+      ? filterHistory(await thingEvents(store, values.thing), {
+          ...(values.from === undefined ? {} : { from: values.from }),
+          ...(values.to === undefined ? {} : { to: values.to }),
+        }).entries
+      : await store.readStream(values.stream!)
     if (events.length === 0) {
-      process.stderr.write(`Stream ${values.stream} has no events\n`)
+      process.stderr.write(`${values.thing ? `Thing ${values.thing}` : `Stream ${values.stream}`} has no events${values.from || values.to ? ' in that window' : ''}\n`)
       return 1
     }
-    if (values.json) for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`)
-    else process.stdout.write(formatTimeline(values.stream, events))
+    if (values.json) for (const event of events) process.stdout.write(`${JSON.stringify(values.thing ? toHistoryEntry(event) : event)}\n`)
+    else process.stdout.write(formatTimeline(title, values.thing ? events.map(maskedEvent) : events))
     return 0
   } finally {
     db.close()
   }
+}
+
+/** The event with its data as the history shows it (secrets masked). */
+function maskedEvent<E extends RecordedEvent>(event: E): E {
+  return { ...event, data: toHistoryEntry(event).data }
 }

@@ -62,7 +62,12 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        // Secrets that travel in URLs (a reset link's token, an authorization code) stay out of the log.
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.replace(/([?&](?:token|code|code_verifier|access_token|refresh_token|client_secret|password)=)[^&#]*/gi, '$1[redacted]'),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

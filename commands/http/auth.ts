@@ -19,6 +19,8 @@ export interface Principal {
   readonly applicationId: string | null
   readonly clientId: string | null
   readonly roles: readonly Role[]
+  /** scopes granted to the token (absent or empty: none asked for) */
+  readonly scope?: readonly string[]
 }
 
 /** Verifies a bearer token; throws UnauthenticatedError with the reason when it is not good. */

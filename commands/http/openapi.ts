@@ -10,6 +10,8 @@ export interface ResponseSpec {
   readonly schema?: z.ZodType
   readonly contentType?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** further media types the same status may answer with (e.g. text/csv beside JSON) */
+  readonly alternatives?: Readonly<Record<string, z.ZodType>>
 }
 
 export interface OperationSpec {
@@ -22,6 +24,8 @@ export interface OperationSpec {
   readonly tags: readonly string[]
   readonly secured: boolean
   readonly body?: z.ZodType
+  /** the body's media types; default JSON and form-encoded */
+  readonly bodyMediaTypes?: readonly string[]
   readonly query?: z.ZodObject
   readonly pathParams?: Readonly<Record<string, string>>
   readonly headers?: readonly { readonly name: string; readonly description: string }[]
@@ -95,7 +99,12 @@ export class OpenApiDocument {
             ? { headers: Object.fromEntries(Object.entries(response.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) }
             : {}),
           ...(response.schema
-            ? { content: { [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') } } }
+            ? {
+                content: {
+                  [response.contentType ?? 'application/json']: { schema: jsonSchema(response.schema, 'output') },
+                  ...Object.fromEntries(Object.entries(response.alternatives ?? {}).map(([type, schema]) => [type, { schema: jsonSchema(schema, 'output') }])),
+                },
+              }
             : Number(status) >= 400
               ? { content: errorContent }
               : {}),
@@ -117,10 +126,12 @@ export class OpenApiDocument {
           ? {
               requestBody: {
                 required: true,
-                content: {
-                  'application/json': { schema: jsonSchema(op.body, 'input') },
-                  'application/x-www-form-urlencoded': { schema: jsonSchema(op.body, 'input') },
-                },
+                content: Object.fromEntries(
+                  (op.bodyMediaTypes ?? ['application/json', 'application/x-www-form-urlencoded']).map((type) => [
+                    type,
+                    { schema: jsonSchema(op.body!, 'input') },
+                  ]),
+                ),
               },
             }
           : {}),

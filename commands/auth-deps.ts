@@ -1,0 +1,49 @@
+/**
+ * What the auth server's use cases need beyond the event store: the secrets port, the
+ * access-token issuer, and event metadata for the request at hand (which may have no
+ * bearer token: a login, a sign-up, a token request).
+ */
+import type { Request } from 'express'
+import type { Role } from './http/auth.ts'
+import type { Actor, EventMetadata } from './event-store.ts'
+import type { CommandContext } from './handle-command.ts'
+import type { RouteDeps } from './route-deps.ts'
+
+export interface AccessTokenClaims {
+  readonly sub: string
+  readonly account_id: string
+  readonly roles: readonly Role[]
+  readonly client_id?: string
+  readonly user_id?: string
+  readonly application_id?: string
+  readonly scope?: string
+}
+
+/** The access-token port (adapters/tokens.ts): RS256 JWTs with a fresh `jti`. */
+export interface AccessTokenIssuer {
+  issue(claims: AccessTokenClaims): { readonly token: string; readonly expiresIn: number }
+}
+
+export function requestMetadata(
+  req: Request,
+  who: { actor: Actor; accountId: string | null; clientId: string | null },
+): Omit<EventMetadata, 'time'> {
+  const requestId = String(req.id)
+  return {
+    actor: who.actor,
+    account_id: who.accountId,
+    client_id: who.clientId,
+    correlation_id: requestId,
+    causation_id: requestId,
+  }
+}
+
+/** A command context for a write this request makes, on behalf of `who`. */
+export function contextFor(
+  deps: Pick<RouteDeps, 'eventStore' | 'now' | 'newId'>,
+  metadata: Omit<EventMetadata, 'time'>,
+): CommandContext {
+  return { eventStore: deps.eventStore, now: deps.now, newId: deps.newId, metadata }
+}
+
+export const anonymous: Actor = { type: 'system', id: 'anonymous' }

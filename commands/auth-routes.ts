@@ -1,0 +1,22 @@
+/** The auth server's routes: users, passwords, applications, OAuth2 and its pages. */
+import type { Router } from 'express'
+import { applicationRoutes } from './application/routes.ts'
+import { authorizeRoutes } from './oauth/authorize-routes.ts'
+import { consoleRoutes } from './oauth/console-routes.ts'
+import { createOAuthServer } from './oauth/oauth-server.ts'
+import { tokenRoutes } from './oauth/token-routes.ts'
+import type { RouteDeps } from './route-deps.ts'
+import { passwordPages } from './user/password-pages.ts'
+import { userRoutes } from './user/routes.ts'
+
+export function authRoutes(deps: RouteDeps): Router[] {
+  const server = createOAuthServer(deps)
+  return [
+    userRoutes(deps),
+    applicationRoutes(deps),
+    tokenRoutes(deps, server),
+    authorizeRoutes(deps, server),
+    consoleRoutes(deps),
+    passwordPages(deps),
+  ]
+}

@@ -1,0 +1,81 @@
+/**
+ * Client authentication at the token and revocation endpoints (RFC 6749 2.3.1): HTTP
+ * Basic (passport-http) or client_id and client_secret in the body
+ * (passport-oauth2-client-password). A request with a client_id and no secret is a
+ * public client; the exchanges decide where that is enough (the password grant, as the
+ * API text's curl example shows; refresh; a code with PKCE). Failures answer RFC 6749's
+ * `invalid_client` with 401.
+ */
+import passport from 'passport'
+import { BasicStrategy } from 'passport-http'
+import { Strategy as ClientPasswordStrategy } from 'passport-oauth2-client-password'
+import type { Request, RequestHandler } from 'express'
+import type { ExistingApplication } from '../../domain/application/application.ts'
+import type { EventStore } from '../event-store.ts'
+import type { Secrets } from '../secrets.ts'
+import { checkClient } from './clients.ts'
+import type { ClientAuthInfo } from './oauth-server.ts'
+
+export interface AuthenticatedClient {
+  readonly client: ExistingApplication
+  readonly public: boolean
+}
+
+const clients = new WeakMap<Request, AuthenticatedClient>()
+
+export function authenticatedClient(req: Request): AuthenticatedClient | undefined {
+  return clients.get(req)
+}
+
+function invalidClient(res: Parameters<RequestHandler>[1], description: string, basic: boolean): void {
+  if (basic) res.setHeader('WWW-Authenticate', 'Basic realm="capsicum"')
+  res.setHeader('Cache-Control', 'no-store')
+  res.status(401).json({ error: 'invalid_client', error_description: description })
+}
+
+export function clientAuthentication(deps: { eventStore: EventStore; secrets: Secrets }): RequestHandler {
+  const authenticator = new passport.Passport()
+  const refusals = new WeakMap<Request, string>()
+  type Verified = (error: unknown, user?: Express.User | false) => void
+  const verify = (req: Request, clientId: string, secret: string, done: Verified): void => {
+    checkClient(deps, clientId, secret).then((check) => {
+      if (!check.ok) {
+        refusals.set(req, check.reason)
+        return done(null, false)
+      }
+      clients.set(req, { client: check.client, public: false })
+      done(null, { principal: { accountId: check.client.accountId, userId: null, applicationId: check.client.applicationId, clientId: check.client.applicationId, roles: [] } })
+    }, done)
+  }
+  authenticator.use(new BasicStrategy({ passReqToCallback: true }, (req: Request, id: string, secret: string, done: Verified) => verify(req, decodeURIComponent(id), decodeURIComponent(secret), done)))
+  authenticator.use(new ClientPasswordStrategy({ passReqToCallback: true }, (req: Request, id: string, secret: string, done: Verified) => verify(req, id, secret, done)))
+
+  return (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>
+    const basic = /^basic /i.test(req.get('authorization') ?? '')
+    // oauth2orize's exchanges find the client in `req.oauthClient`, and ours their context in `req.authInfo`.
+    const setAuthInfo = (isPublic: boolean): void => {
+      const info: ClientAuthInfo = { public: isPublic, req }
+      Object.assign(req, { authInfo: info, oauthClient: clients.get(req)!.client })
+    }
+    if (basic || typeof body.client_secret === 'string') {
+      authenticator.authenticate(basic ? 'basic' : 'oauth2-client-password', { session: false }, (error: unknown, user: Express.User | false) => {
+        if (error) return next(error)
+        if (!user) return invalidClient(res, refusals.get(req) ?? 'Client authentication failed', basic)
+        if (basic && typeof body.client_id === 'string' && body.client_id !== clients.get(req)?.client.applicationId) {
+          return invalidClient(res, 'client_id does not match the authenticated client', basic)
+        }
+        setAuthInfo(false)
+        next()
+      })(req, res, next)
+      return
+    }
+    if (typeof body.client_id !== 'string' || body.client_id === '') return invalidClient(res, 'Client authentication is required (client_id)', false)
+    checkClient(deps, body.client_id, null).then((check) => {
+      if (!check.ok) return invalidClient(res, check.reason, false)
+      clients.set(req, { client: check.client, public: true })
+      setAuthInfo(true)
+      next()
+    }, next)
+  }
+}
