@@ -1,27 +1,19 @@
 /** The MQTT client credential endpoints of the platform API. */
 import { Router, type Request } from 'express'
-import { z } from 'zod'
 import type { MqttClientState } from '../../domain/mqtt-client/mqtt-client.ts'
 import { NotFoundError } from '../../domain/errors.ts'
-import { metadataOf, principalOf } from '../http/auth.ts'
+import { principalOf } from '../http/auth.ts'
+import { commandContextOf, uuidParamOf } from '../http/requests.ts'
 import { accountOf } from '../http/tenancy.ts'
-import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { createMqttClient } from './create-mqtt-client.ts'
 import { rotateMqttClientSecret } from './rotate-mqtt-client-secret.ts'
 import { mqttClientResponse } from './schemas.ts'
 
-const clientIdParam = z.uuid()
-
 export function mqttClientRoutes(deps: RouteDeps): Router {
   const router = Router()
   const tags = ['MQTT clients']
-  const contextOf = (req: Request): CommandContext => ({
-    eventStore: deps.eventStore,
-    now: deps.now,
-    newId: deps.newId,
-    metadata: metadataOf(req),
-  })
+  const contextOf = (req: Request) => commandContextOf(deps, req)
   const credentialsOf = (state: MqttClientState) => {
     if (state.status !== 'created') throw new Error('MQTT client was not created')
     return { id: state.clientId, clear_secret: deps.secretBox.open(state.sealedSecret) }
@@ -60,9 +52,8 @@ export function mqttClientRoutes(deps: RouteDeps): Router {
     responses: { 200: { description: 'The credentials with their new secret', schema: mqttClientResponse } },
   })
   router.post('/v1.1/clients/:clientId/rotate', deps.requireBearer, async (req, res) => {
-    const parsed = clientIdParam.safeParse(req.params.clientId)
-    if (!parsed.success) throw new NotFoundError(`MQTT client ${String(req.params.clientId)} not found`, 'mqtt_client_not_found')
-    const result = await rotateMqttClientSecret(accountOf(req), parsed.data, deps.secretBox, contextOf(req))
+    const clientId = uuidParamOf(req, 'clientId', (id) => new NotFoundError(`MQTT client ${id} not found`, 'mqtt_client_not_found'))
+    const result = await rotateMqttClientSecret(accountOf(req), clientId, deps.secretBox, contextOf(req))
     await deps.readYourWrites(result.position)
     res.json(credentialsOf(result.state))
   })

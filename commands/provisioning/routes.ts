@@ -6,11 +6,11 @@ import { ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } 
 import { genericThingTypeId } from '../../domain/thing-type/thing-type.ts'
 import { devicesOfBatch, toProvisionedDeviceView, type ProvisionedDeviceView } from '../../projections/provisioned-devices.ts'
 import { thingViewOf } from '../../projections/things.ts'
-import { metadataOf, principalOf } from '../http/auth.ts'
+import { principalOf } from '../http/auth.ts'
+import { commandContextOf } from '../http/requests.ts'
 import { setRevisionTag } from '../http/etag.ts'
 import { accountOf } from '../http/tenancy.ts'
 import { parseInput } from '../http/validate.ts'
-import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { thingResponse } from '../thing/schemas.ts'
 import { devicesToCsv, maxCsvBytes, parseProvisioningCsv } from './csv.ts'
@@ -51,12 +51,7 @@ export function provisioningRoutes(deps: RouteDeps): Router {
   const tags = ['Provisioning']
   const serialize = serialQueue()
   const batchDeps = { eventStore: deps.eventStore, readStore: deps.readStore, readYourWrites: deps.readYourWrites, serialize }
-  const contextOf = (req: Request): CommandContext => ({
-    eventStore: deps.eventStore,
-    now: deps.now,
-    newId: deps.newId,
-    metadata: metadataOf(req),
-  })
+  const contextOf = (req: Request) => commandContextOf(deps, req)
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: maxCsvBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 50 },

@@ -8,32 +8,21 @@ import {
   thingTypeVisibleTo,
   toThingTypeView,
 } from '../../projections/thing-types.ts'
-import { metadataOf, principalOf } from '../http/auth.ts'
+import { principalOf } from '../http/auth.ts'
+import { commandContextOf, uuidParamOf } from '../http/requests.ts'
 import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
 import { parseInput } from '../http/validate.ts'
-import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { registerThingType } from './register-thing-type.ts'
 import { registerThingTypeBody, thingTypeResponse, updateThingTypeBody } from './schemas.ts'
 import { updateThingType } from './update-thing-type.ts'
 
-const typeIdParam = z.uuid()
-
 export function thingTypeRoutes(deps: RouteDeps): Router {
   const router = Router()
   const tags = ['Thing types']
-  const typeIdOf = (req: Request): string => {
-    const parsed = typeIdParam.safeParse(req.params.typeId)
-    if (!parsed.success) throw new NotFoundError(`Thing type ${String(req.params.typeId)} not found`, 'thing_type_not_found')
-    return parsed.data
-  }
-  const contextOf = (req: Request, ifMatch?: number): CommandContext => ({
-    eventStore: deps.eventStore,
-    now: deps.now,
-    newId: deps.newId,
-    metadata: metadataOf(req),
-    ...(ifMatch === undefined ? {} : { ifMatchRevision: ifMatch }),
-  })
+  const typeIdOf = (req: Request): string =>
+    uuidParamOf(req, 'typeId', (id) => new NotFoundError(`Thing type ${id} not found`, 'thing_type_not_found'))
+  const contextOf = (req: Request, ifMatch?: number) => commandContextOf(deps, req, ifMatch)
 
   deps.openapi.add({
     method: 'post',

@@ -12,11 +12,10 @@ import {
   type ThingView,
 } from '../../projections/things.ts'
 import type { ExistingThing, ThingState } from '../../domain/thing/thing.ts'
-import { metadataOf } from '../http/auth.ts'
+import { commandContextOf, uuidParamOf } from '../http/requests.ts'
 import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
 import { accountOf } from '../http/tenancy.ts'
 import { parseInput } from '../http/validate.ts'
-import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { createThing } from './create-thing.ts'
 import { deactivateThing } from './deactivate-thing.ts'
@@ -37,23 +36,12 @@ import {
 import { sendCommand } from './send-command.ts'
 import { updateThing } from './update-thing.ts'
 
-const thingIdParam = z.uuid()
-
 export function thingRoutes(deps: RouteDeps): Router {
   const router = Router()
   const tags = ['Things']
-  const thingIdOf = (req: Request): string => {
-    const parsed = thingIdParam.safeParse(req.params.thingId)
-    if (!parsed.success) throw new NotFoundError(`Thing ${String(req.params.thingId)} not found`, 'thing_not_found')
-    return parsed.data
-  }
-  const contextOf = (req: Request, ifMatch?: number): CommandContext => ({
-    eventStore: deps.eventStore,
-    now: deps.now,
-    newId: deps.newId,
-    metadata: metadataOf(req),
-    ...(ifMatch === undefined ? {} : { ifMatchRevision: ifMatch }),
-  })
+  const thingIdOf = (req: Request): string =>
+    uuidParamOf(req, 'thingId', (id) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found'))
+  const contextOf = (req: Request, ifMatch?: number) => commandContextOf(deps, req, ifMatch)
   const existingOf = (state: ThingState): ExistingThing => {
     if (!state.exists) throw new Error('thing does not exist after the command')
     return state
