@@ -1,9 +1,7 @@
 /**
- * EventStore on SQLite. Appends are queued and written by one transaction per turn of
- * the event loop (group commit): many concurrent appends cost one fsync, yet each
- * promise resolves only after its transaction is durable. Each append runs in a savepoint
- * of that transaction, where its expected revision is checked, so a conflict (or any other
- * failure of one append) rolls back and fails that append and nothing else.
+ * EventStore on SQLite. Appends are group-committed (adapters/sqlite/group-commit.ts):
+ * one transaction and one fsync per turn of the event loop, each append in a savepoint
+ * where its expected revision is checked, so a conflict fails that append and nothing else.
  */
 import { ConcurrencyError } from '../../domain/errors.ts'
 import type {
@@ -17,17 +15,13 @@ import type {
   Subscription,
 } from '../../commands/event-store.ts'
 import type { SqliteDatabase } from '../sqlite/database.ts'
+import { GroupCommit } from '../sqlite/group-commit.ts'
 
-interface PendingAppend {
+interface Append {
   readonly streamName: string
   readonly events: readonly EventToAppend[]
   readonly expectedRevision: ExpectedRevision
-  readonly resolve: (result: AppendResult) => void
-  readonly reject: (error: unknown) => void
 }
-
-/** What one append of a group commit came to: its result, or why it failed. */
-type AppendOutcome = AppendResult | { readonly failed: unknown }
 
 interface EventRow {
   position: number
@@ -93,8 +87,9 @@ function describe(revision: ExpectedRevision | number | null): string {
 }
 
 export class SqliteEventStore implements EventStore {
-  private pending: PendingAppend[] = []
-  private flushScheduled = false
+  private readonly appends: GroupCommit<Append, AppendResult>
+  /** heads written by the group being committed; they reach `heads` once it commits */
+  private staged = new Map<string, StreamHead>()
   private readonly listeners = new Set<() => void>()
   private closed = false
 
@@ -107,8 +102,6 @@ export class SqliteEventStore implements EventStore {
   private readonly selectStream
   private readonly selectAll
   private readonly selectHead
-  /** one append, run inside the group's transaction as a savepoint */
-  private readonly appendInSavepoint: (append: PendingAppend, staged: Map<string, StreamHead>) => AppendResult
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -130,9 +123,15 @@ export class SqliteEventStore implements EventStore {
       'SELECT position, id, stream, revision, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
     )
     this.selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events')
-    this.appendInSavepoint = db.transaction((append: PendingAppend, staged: Map<string, StreamHead>) =>
-      this.appendWithinTransaction(append, staged),
-    )
+    this.appends = new GroupCommit(db, {
+      begin: () => (this.staged = new Map()),
+      write: (append) => this.appendWithinTransaction(append),
+      committed: () => {
+        for (const [name, head] of this.staged) this.remember(name, head)
+        for (const notify of this.listeners) notify()
+      },
+      abandoned: () => (this.staged = new Map()),
+    })
   }
 
   appendToStream(
@@ -141,50 +140,7 @@ export class SqliteEventStore implements EventStore {
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'))
-    return new Promise((resolve, reject) => {
-      this.pending.push({ streamName, events, expectedRevision: options.expectedRevision, resolve, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.flush())
-      }
-    })
-  }
-
-  /** Writes every queued append in one transaction; settles each promise after commit. */
-  private flush(): void {
-    this.flushScheduled = false
-    const batch = this.pending
-    this.pending = []
-    if (batch.length === 0) return
-    const outcomes: AppendOutcome[] = []
-    // Heads written by this transaction; they reach the cache only once it commits.
-    const staged = new Map<string, StreamHead>()
-    try {
-      this.db.transaction(() => {
-        for (const append of batch) {
-          // Each append in a savepoint of its own: one that fails (data that is not JSON, a
-          // constraint) is rolled back alone and fails alone; the others still commit.
-          const before = staged.get(append.streamName)
-          try {
-            outcomes.push(this.appendInSavepoint(append, staged))
-          } catch (error) {
-            if (before) staged.set(append.streamName, before)
-            else staged.delete(append.streamName)
-            outcomes.push({ failed: error })
-          }
-        }
-      })()
-    } catch (error) {
-      for (const append of batch) append.reject(error)
-      return
-    }
-    for (const [name, head] of staged) this.remember(name, head)
-    batch.forEach((append, i) => {
-      const outcome = outcomes[i]!
-      if ('failed' in outcome) append.reject(outcome.failed)
-      else append.resolve(outcome)
-    })
-    for (const notify of this.listeners) notify()
+    return this.appends.submit({ streamName, events, expectedRevision: options.expectedRevision })
   }
 
   private remember(name: string, head: StreamHead): void {
@@ -193,13 +149,16 @@ export class SqliteEventStore implements EventStore {
     if (this.heads.size > cachedHeads) this.heads.delete(this.heads.keys().next().value!)
   }
 
-  private headOf(name: string, staged: Map<string, StreamHead>): StreamHead | undefined {
-    return staged.get(name) ?? this.heads.get(name) ?? this.selectStreamHead.get(name)
+  private headOf(name: string): StreamHead | undefined {
+    return this.staged.get(name) ?? this.heads.get(name) ?? this.selectStreamHead.get(name)
   }
 
-  /** Checks the expected revision and writes the events; throws (rolling back its savepoint) on failure. */
-  private appendWithinTransaction(append: PendingAppend, staged: Map<string, StreamHead>): AppendResult {
-    const head = this.headOf(append.streamName, staged)
+  /**
+   * Checks the expected revision and writes the events, inside the group's transaction;
+   * throws (rolling back its savepoint, changing no head) on failure.
+   */
+  private appendWithinTransaction(append: Append): AppendResult {
+    const head = this.headOf(append.streamName)
     const current = head?.revision ?? null
     const expected = append.expectedRevision
     const holds =
@@ -237,7 +196,7 @@ export class SqliteEventStore implements EventStore {
       position = Number(info.lastInsertRowid)
     }
     this.updateStreamHead.run(revision, streamId)
-    staged.set(append.streamName, { id: streamId, revision })
+    this.staged.set(append.streamName, { id: streamId, revision })
     return { nextRevision: revision, position }
   }
 
@@ -304,7 +263,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Writes what is queued, then refuses further appends. The database is closed by its owner. */
   async close(): Promise<void> {
-    if (this.pending.length > 0) this.flush()
+    this.appends.flush()
     this.closed = true
   }
 }

@@ -14,15 +14,7 @@ import type {
   TelemetryStream,
 } from '../../streams/telemetry-stream.ts'
 import type { SqliteDatabase } from '../sqlite/database.ts'
-
-interface PendingProduce {
-  readonly records: readonly TelemetryRecordToProduce[]
-  readonly resolve: (result: { partition: number; offset: number }[]) => void
-  readonly reject: (error: unknown) => void
-}
-
-/** What one produce of a group commit came to: its records' places, or why it failed. */
-type ProduceOutcome = { partition: number; offset: number }[] | { readonly failed: unknown }
+import { GroupCommit } from '../sqlite/group-commit.ts'
 
 interface RecordRow {
   partition: number
@@ -44,8 +36,7 @@ function fnv1a(text: string): number {
 
 export class SqliteTelemetryStream implements TelemetryStream {
   private readonly nextOffsets: number[]
-  private pending: PendingProduce[] = []
-  private flushScheduled = false
+  private readonly produces: GroupCommit<readonly TelemetryRecordToProduce[], { partition: number; offset: number }[]>
   private readonly listeners = new Set<() => void>()
 
   private readonly insertRecord
@@ -53,8 +44,6 @@ export class SqliteTelemetryStream implements TelemetryStream {
   private readonly selectOffsets
   private readonly upsertOffset
   private readonly firstOffsetAtOrAfter
-  /** one produce, run inside the group's transaction as a savepoint */
-  private readonly produceInSavepoint: (records: readonly TelemetryRecordToProduce[]) => { partition: number; offset: number }[]
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -99,9 +88,15 @@ export class SqliteTelemetryStream implements TelemetryStream {
     this.firstOffsetAtOrAfter = db.prepare<[number, number], { offset: number | null }>(
       'SELECT min(offset) AS offset FROM telemetry WHERE partition = ? AND ts >= ?',
     )
-    this.produceInSavepoint = db.transaction((records: readonly TelemetryRecordToProduce[]) =>
-      this.produceWithinTransaction(records),
-    )
+    let offsetsBeforeGroup: number[] = []
+    this.produces = new GroupCommit(db, {
+      begin: () => (offsetsBeforeGroup = [...this.nextOffsets]),
+      write: (records) => this.produceWithinTransaction(records),
+      committed: () => {
+        for (const notify of this.listeners) notify()
+      },
+      abandoned: () => offsetsBeforeGroup.forEach((offset, p) => (this.nextOffsets[p] = offset)),
+    })
   }
 
   partitionFor(key: string): number {
@@ -109,58 +104,24 @@ export class SqliteTelemetryStream implements TelemetryStream {
   }
 
   produce(records: readonly TelemetryRecordToProduce[]): Promise<{ partition: number; offset: number }[]> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ records, resolve, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.flush())
-      }
-    })
+    return this.produces.submit(records)
   }
 
-  private flush(): void {
-    this.flushScheduled = false
-    const batch = this.pending
-    this.pending = []
-    if (batch.length === 0) return
-    const nextBefore = [...this.nextOffsets]
-    const outcomes: ProduceOutcome[] = []
-    try {
-      this.db.transaction(() => {
-        for (const produce of batch) {
-          // Each produce in a savepoint of its own: one that fails (a record SQLite refuses)
-          // is rolled back alone, gives its offsets back, and fails alone.
-          const nextBeforeThis = [...this.nextOffsets]
-          try {
-            outcomes.push(this.produceInSavepoint(produce.records))
-          } catch (error) {
-            nextBeforeThis.forEach((offset, p) => (this.nextOffsets[p] = offset))
-            outcomes.push({ failed: error })
-          }
-        }
-      })()
-    } catch (error) {
-      nextBefore.forEach((offset, p) => (this.nextOffsets[p] = offset))
-      for (const produce of batch) produce.reject(error)
-      return
-    }
-    batch.forEach((produce, i) => {
-      const outcome = outcomes[i]!
-      if ('failed' in outcome) produce.reject(outcome.failed)
-      else produce.resolve(outcome)
-    })
-    for (const notify of this.listeners) notify()
-  }
-
-  /** Writes one produce's records; run inside the group's transaction. */
+  /** Writes one produce's records; a produce that fails gives its offsets back. */
   private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
-    return records.map((record) => {
-      const partition = this.partitionFor(record.key)
-      const offset = this.nextOffsets[partition]!
-      this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
-      this.nextOffsets[partition] = offset + 1
-      return { partition, offset }
-    })
+    const before = [...this.nextOffsets]
+    try {
+      return records.map((record) => {
+        const partition = this.partitionFor(record.key)
+        const offset = this.nextOffsets[partition]!
+        this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
+        this.nextOffsets[partition] = offset + 1
+        return { partition, offset }
+      })
+    } catch (error) {
+      before.forEach((offset, p) => (this.nextOffsets[p] = offset))
+      throw error
+    }
   }
 
   consume(options: ConsumeOptions, handler: (batch: TelemetryBatch) => Promise<void>): TelemetryConsumer {
@@ -237,6 +198,6 @@ export class SqliteTelemetryStream implements TelemetryStream {
   }
 
   async close(): Promise<void> {
-    if (this.pending.length > 0) this.flush()
+    this.produces.flush()
   }
 }
