@@ -22,6 +22,7 @@ import type {
   Subscription,
 } from '../../commands/event-store.ts'
 import { ConcurrencyError } from '../../domain/errors.ts'
+import { deferred, within as waitWithin, type Deferred } from '../helpers/async.ts'
 
 export interface OpenedEventStore {
   readonly store: EventStore
@@ -36,29 +37,8 @@ export type OpenEventStore = (t: Test) => Promise<OpenedEventStore>
 
 const safetyTimeoutMs = 10_000
 
-interface Deferred<T> {
-  readonly promise: Promise<T>
-  resolve(value: T): void
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((res) => (resolve = res))
-  return { promise, resolve }
-}
-
-/** Resolves as `promise` does, or rejects once the safety timeout has passed. */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${safetyTimeoutMs} ms waiting for ${what}`)), safetyTimeoutMs)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** Resolves as `promise` does, or fails the case once the safety timeout has passed. */
+const within = <T>(promise: Promise<T>, what: string): Promise<T> => waitWithin(promise, what, safetyTimeoutMs)
 
 const metadata = (n: number): EventMetadata => ({
   actor: { type: 'user', id: 'user-1' },

@@ -20,6 +20,7 @@ import type {
   TelemetryRecordToProduce,
   TelemetryStream,
 } from '../../streams/telemetry-stream.ts'
+import { deferred, within as waitWithin, type Deferred } from '../helpers/async.ts'
 
 export interface OpenedTelemetryStream {
   readonly stream: TelemetryStream
@@ -34,29 +35,8 @@ export type OpenTelemetryStream = (t: Test) => Promise<OpenedTelemetryStream>
 
 const safetyTimeoutMs = 20_000
 
-interface Deferred<T> {
-  readonly promise: Promise<T>
-  resolve(value: T): void
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((res) => (resolve = res))
-  return { promise, resolve }
-}
-
-/** Resolves as `promise` does, or rejects once the safety timeout has passed. */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${safetyTimeoutMs} ms waiting for ${what}`)), safetyTimeoutMs)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** Resolves as `promise` does, or fails the case once the safety timeout has passed. */
+const within = <T>(promise: Promise<T>, what: string): Promise<T> => waitWithin(promise, what, safetyTimeoutMs)
 
 /** 2026-01-01T00:00:00Z: the records' timestamps count from here, one second apart. */
 const epoch = Date.UTC(2026, 0, 1)
