@@ -23,15 +23,10 @@ interface Append {
   readonly expectedRevision: ExpectedRevision
 }
 
-interface EventRow {
-  position: number
-  id: string
-  stream: string
-  revision: number
-  type: string
-  data: string
-  metadata: string
-}
+/** A row as an array, in the order of `columns`: cheaper to build than an object per row. */
+type EventRow = [position: number, id: string, stream: string, revision: number, type: string, data: string, metadata: string]
+
+const columns = 'position, id, stream, revision, type, data, metadata'
 
 // Streams get an integer id: the (stream_id, revision) index stays small and dense however
 // long the names, which is what keeps a commit of many appends to many streams cheap.
@@ -67,17 +62,17 @@ const cachedHeads = 50_000
  * Metadata is parsed on first access: projections rarely read it, and parsing it for
  * every event was a third of a rebuild's time.
  */
-const toRecorded = (row: EventRow): RecordedEvent => {
+const toRecorded = ([position, id, stream, revision, type, data, metadataJson]: EventRow): RecordedEvent => {
   let metadata: EventMetadata | undefined
   return {
-    id: row.id,
-    streamName: row.stream,
-    revision: row.revision,
-    position: row.position,
-    type: row.type,
-    data: JSON.parse(row.data) as unknown,
+    id,
+    streamName: stream,
+    revision,
+    position,
+    type,
+    data: JSON.parse(data) as unknown,
     get metadata(): EventMetadata {
-      return (metadata ??= JSON.parse(row.metadata) as EventMetadata)
+      return (metadata ??= JSON.parse(metadataJson) as EventMetadata)
     },
   } as RecordedEvent
 }
@@ -115,13 +110,15 @@ export class SqliteEventStore implements EventStore {
     this.insertEvent = db.prepare<[number, number, string, string, string, string, string]>(
       'INSERT INTO events (stream_id, revision, stream, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
-    this.selectStream = db.prepare<[string, number], EventRow>(
-      `SELECT position, id, stream, revision, type, data, metadata FROM events
-       WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision`,
-    )
-    this.selectAll = db.prepare<[number, number], EventRow>(
-      'SELECT position, id, stream, revision, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
-    )
+    this.selectStream = db
+      .prepare<[string, number], EventRow>(
+        `SELECT ${columns} FROM events
+         WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision`,
+      )
+      .raw(true)
+    this.selectAll = db
+      .prepare<[number, number], EventRow>(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .raw(true)
     this.selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events')
     this.appends = new GroupCommit(db, {
       begin: () => (this.staged = new Map()),
