@@ -1,11 +1,7 @@
 /** The auth server's read models (users, applications), rebuilt from the log, equal the ones built as the events came. */
 import t from 'tap'
-import { openEmbeddedStores } from '../../adapters/capsicum.ts'
-import { loadConfig } from '../../adapters/config.ts'
-import { allProjections } from '../../projections/index.ts'
-import { ProjectionRunner } from '../../projections/runner.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
 import { clientCredentials, createApp, createUser, passwordGrant } from '../helpers/auth.ts'
+import { readModelSnapshot, rebuiltSnapshot } from '../helpers/rebuild.ts'
 import { startTestServer } from '../helpers/server.ts'
 
 const collections = ['users', 'applications']
@@ -28,22 +24,11 @@ t.test('rebuilding the users and applications read models gives what was built i
   await server.api('DELETE', `/applications/${mine.body.id}/redirects/${second.body.id}`, { token: ownerToken })
   await server.api('PUT', `/applications/${mine.body.id}`, { token: ownerToken, body: { status: 'inactive' } })
 
-  const snapshot = async (store: ReadStore) =>
-    Object.fromEntries(await Promise.all(collections.map(async (name) => [name, await store.collection(name).find({}, { orderBy: 'id' })] as const)))
-  const incremental = await snapshot(server.capsicum.readStore)
+  const incremental = await readModelSnapshot(server.capsicum.readStore, collections)
   t.equal((incremental.users as unknown[]).length, 2)
   t.equal((incremental.applications as unknown[]).length, 2)
   t.notMatch(JSON.stringify(incremental), /scrypt|analytical|secret/i, 'no password, hash or secret in a read model')
   await server.close()
 
-  const stores = openEmbeddedStores(loadConfig({ DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' }))
-  t.teardown(() => stores.close())
-  const runner = new ProjectionRunner({
-    eventStore: stores.eventStore,
-    readStore: stores.readStore,
-    projections: allProjections,
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  })
-  await runner.rebuild()
-  t.strictSame(await snapshot(stores.readStore), incremental)
+  t.strictSame(await rebuiltSnapshot(t, server.dataDir, collections), incremental)
 })

@@ -1,10 +1,6 @@
 /** The registry's read models, rebuilt from the log, equal the ones built as the events came. */
 import t from 'tap'
-import { openEmbeddedStores } from '../../adapters/capsicum.ts'
-import { loadConfig } from '../../adapters/config.ts'
-import { allProjections } from '../../projections/index.ts'
-import { ProjectionRunner } from '../../projections/runner.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import { readModelSnapshot, rebuiltSnapshot } from '../helpers/rebuild.ts'
 import { startTestServer } from '../helpers/server.ts'
 
 const collections = ['things', 'provisioned_devices', 'thing_commands', 'mqtt_clients']
@@ -26,21 +22,10 @@ t.test('rebuilding the registry read models gives what was built incrementally',
   await server.api('POST', `/v1.1/things/${paired.body.id}/cmd`, { token: user, body: { value: 1, channel: 0 } })
   await server.api('DELETE', `/v1.1/things/${gateway.body.id}`, { token: user })
 
-  const snapshot = async (store: ReadStore) =>
-    Object.fromEntries(await Promise.all(collections.map(async (name) => [name, await store.collection(name).find({})] as const)))
-  const incremental = await snapshot(server.capsicum.readStore)
+  const incremental = await readModelSnapshot(server.capsicum.readStore, collections)
   t.equal((incremental.things as unknown[]).length, 2)
   t.equal((incremental.provisioned_devices as unknown[]).length, 3)
   await server.close()
 
-  const stores = openEmbeddedStores(loadConfig({ DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' }))
-  t.teardown(() => stores.close())
-  const runner = new ProjectionRunner({
-    eventStore: stores.eventStore,
-    readStore: stores.readStore,
-    projections: allProjections,
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  })
-  await runner.rebuild()
-  t.strictSame(await snapshot(stores.readStore), incremental)
+  t.strictSame(await rebuiltSnapshot(t, server.dataDir, collections), incremental)
 })
