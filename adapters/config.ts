@@ -37,6 +37,25 @@ export interface Config {
     readonly redisUrl: string | undefined
     readonly leaseTtlMs: number
   }
+  /** the device endpoint (aedes): TCP, TLS when a certificate is given, WebSocket at /mqtt on the HTTP port */
+  readonly mqtt: {
+    readonly host: string
+    /** 0 picks a free port (tests); null: no plain TCP listener */
+    readonly port: number | null
+    readonly tlsPort: number
+    readonly tlsCertFile: string | undefined
+    readonly tlsKeyFile: string | undefined
+    /** a command without an answer for this long is timed out */
+    readonly commandTimeoutMs: number
+  }
+  /** rules and jobs: how they reach people and services */
+  readonly automation: {
+    /** a Twilio-compatible Messages API; undefined: SMS notifications are recorded as undeliverable */
+    readonly sms: { readonly apiUrl: string; readonly accountSid: string; readonly authToken: string; readonly from: string } | undefined
+    readonly httpPushAllowPrivate: boolean
+    readonly httpPushTimeoutMs: number
+    readonly httpPushMaxAttempts: number
+  }
 }
 
 /** The variables, their defaults and forms: the README's table is written from this. */
@@ -63,8 +82,21 @@ export const configVariables = {
   MONGODB_DATABASE: { default: 'capsicum', form: 'a database name (letters, digits, _ and -)', about: 'the MongoDB database of the read models' },
   KAFKA_BROKERS: { default: '', form: 'host:port[,host:port...]', about: 'telemetry stream in Kafka instead of SQLite' },
   KAFKA_TOPIC: { default: 'capsicum-telemetry', form: 'a Kafka topic name (letters, digits, ., _ and -)', about: 'the telemetry topic, created at start with TELEMETRY_PARTITIONS partitions' },
-  REDIS_URL: { default: '', form: 'a Redis URL (redis:// or rediss://)', about: 'the lease that keeps one projector and one scheduler active among the nodes' },
+  REDIS_URL: { default: '', form: 'a Redis URL (redis:// or rediss://)', about: 'the leases that keep one projector and one scheduler active, and the MQTT cluster mode (sessions and fan-out in Redis)' },
   LEASE_TTL_MS: { default: '10000', form: 'milliseconds, 1000-600000', about: 'how long a lease holder may stay silent before a standby takes over' },
+  MQTT_HOST: { default: '0.0.0.0', form: 'an interface address', about: 'address the MQTT listeners bind' },
+  MQTT_PORT: { default: '1883', form: 'a port number 0-65535 (0 picks a free one), or off', about: 'plain MQTT (3.1 and 3.1.1) for devices' },
+  MQTTS_PORT: { default: '8883', form: 'a port number 0-65535 (0 picks a free one)', about: 'MQTT over TLS; listens only when MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE are set' },
+  MQTT_TLS_CERT_FILE: { default: '', form: 'a PEM certificate (chain) file path', about: 'certificate of the MQTT TLS listener' },
+  MQTT_TLS_KEY_FILE: { default: '', form: 'a PEM private key file path', about: 'private key of the MQTT TLS listener' },
+  COMMAND_TIMEOUT_MS: { default: '60000', form: 'milliseconds, 1000-86400000', about: 'a command a device has not answered by then is timed out' },
+  SMS_API_URL: { default: 'https://api.twilio.com', form: 'an http(s) URL', about: 'base URL of the Twilio-compatible SMS API (`/2010-04-01/Accounts/{sid}/Messages.json`)' },
+  SMS_ACCOUNT_SID: { default: '', form: 'the account SID', about: 'SMS provider account; unset: SMS notifications are recorded as undeliverable' },
+  SMS_AUTH_TOKEN: { default: '', form: 'the auth token', about: 'SMS provider secret' },
+  SMS_FROM: { default: '', form: 'a phone number in E.164 form', about: 'sender of the SMS notifications' },
+  HTTP_PUSH_ALLOW_PRIVATE: { default: 'false', form: 'true or false', about: 'let rules and jobs push to loopback and private addresses (off: no SSRF into your network)' },
+  HTTP_PUSH_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 100-60000', about: 'how long one HTTP push attempt may take' },
+  HTTP_PUSH_MAX_ATTEMPTS: { default: '5', form: 'a whole number 1-20', about: 'attempts of an HTTP push (exponential backoff) before it is dead-lettered' },
 } as const
 
 export type ConfigVariable = keyof typeof configVariables
@@ -143,6 +175,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseTtlMs: integer('LEASE_TTL_MS', 1000, 600000),
   }
 
+  const mqttPortRaw = raw('MQTT_PORT')
+  const mqttPort = mqttPortRaw.toLowerCase() === 'off' ? null : integer('MQTT_PORT', 0, 65535)
+  const tlsCertFile = env.MQTT_TLS_CERT_FILE?.trim() ? resolve(env.MQTT_TLS_CERT_FILE.trim()) : undefined
+  const tlsKeyFile = env.MQTT_TLS_KEY_FILE?.trim() ? resolve(env.MQTT_TLS_KEY_FILE.trim()) : undefined
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) problem(tlsCertFile ? 'MQTT_TLS_KEY_FILE' : 'MQTT_TLS_CERT_FILE', '')
+  const mqtt: Config['mqtt'] = {
+    host: raw('MQTT_HOST'),
+    port: mqttPort,
+    tlsPort: integer('MQTTS_PORT', 0, 65535),
+    tlsCertFile,
+    tlsKeyFile,
+    commandTimeoutMs: integer('COMMAND_TIMEOUT_MS', 1000, 86400000),
+  }
+  const smsApiUrl = raw('SMS_API_URL').replace(/\/+$/, '')
+  if (!/^https?:\/\/\S+$/.test(smsApiUrl)) problem('SMS_API_URL', smsApiUrl)
+  const smsAccountSid = env.SMS_ACCOUNT_SID?.trim() ?? ''
+  const smsAuthToken = env.SMS_AUTH_TOKEN?.trim() ?? ''
+  const smsFrom = env.SMS_FROM?.trim() ?? ''
+  if (smsAccountSid) {
+    if (!smsAuthToken) problem('SMS_AUTH_TOKEN', '')
+    if (!/^\+[1-9]\d{6,14}$/.test(smsFrom)) problem('SMS_FROM', smsFrom)
+  }
+  const allowPrivate = raw('HTTP_PUSH_ALLOW_PRIVATE').toLowerCase()
+  if (allowPrivate !== 'true' && allowPrivate !== 'false') problem('HTTP_PUSH_ALLOW_PRIVATE', allowPrivate)
+  const automation: Config['automation'] = {
+    sms: smsAccountSid ? { apiUrl: smsApiUrl, accountSid: smsAccountSid, authToken: smsAuthToken, from: smsFrom } : undefined,
+    httpPushAllowPrivate: allowPrivate === 'true',
+    httpPushTimeoutMs: integer('HTTP_PUSH_TIMEOUT_MS', 100, 60000),
+    httpPushMaxAttempts: integer('HTTP_PUSH_MAX_ATTEMPTS', 1, 20),
+  }
+
   const config: Config = {
     host: raw('HOST'),
     port: integer('PORT', 0, 65535),
@@ -163,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey,
     secretKeyFile: env.SECRET_KEY_FILE?.trim() ? resolve(env.SECRET_KEY_FILE.trim()) : undefined,
     scaleOut,
+    mqtt,
+    automation,
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

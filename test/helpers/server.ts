@@ -49,7 +49,7 @@ export async function startTestServer(
   options: { dataDir?: string; env?: Record<string, string>; now?: () => Date } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir(t)
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env })
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env })
   const capsicum = await startCapsicum(config, options.now ? { now: options.now } : {})
   t.teardown(() => capsicum.close())
   const checker = new OpenApiChecker((await (await fetch(`${capsicum.url}/openapi.json`)).json()) as never)
