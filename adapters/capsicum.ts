@@ -33,6 +33,16 @@ import { NodeSecrets } from './secrets.ts'
 import { createMailer } from './mail.ts'
 import { allReactors } from '../streams/reactors/index.ts'
 import { ReactorRunner } from '../streams/reactors/reactor-runner.ts'
+import { startMqttEndpoint, type MqttEndpoint } from './mqtt/endpoint.ts'
+import { DeliveryWorker } from '../streams/reactors/delivery-worker.ts'
+import { RetryScheduler } from '../streams/reactors/retry-scheduler.ts'
+import { JobScheduler } from '../streams/scheduler.ts'
+import { createHttpPusher } from './http-push.ts'
+import { createSmsSender } from './sms.ts'
+import type { ReadingHook } from '../streams/reading-hook.ts'
+import { TelemetryProcessor } from '../streams/telemetry-processor.ts'
+import { RuleEngine } from '../streams/rules/rule-engine.ts'
+import { ReadingHistoryProjector } from '../projections/reading-history.ts'
 
 export interface CapsicumOptions {
   readonly logger?: Logger
@@ -40,17 +50,30 @@ export interface CapsicumOptions {
   readonly now?: () => Date
   /** what this node runs (`capsicum start --role ...`); all of them by default */
   readonly roles?: readonly NodeRole[]
+  /** what sees every batch of readings once the telemetry processor recorded it (the rules core) */
+  readonly hooks?: readonly ReadingHook[]
 }
 
 export interface Capsicum {
   readonly url: string
   readonly port: number
+  /** the plain MQTT listener's port and mqtt:// URL; null when this node has none */
+  readonly mqttPort: number | null
+  readonly mqttUrl: string | null
+  /** the MQTT TLS listener's port; null when no certificate is configured */
+  readonly mqttTlsPort: number | null
   readonly logger: Logger
   readonly tokens: TokenService
   readonly eventStore: EventStore
   readonly readStore: ReadStore
   readonly telemetry: TelemetryStream
   readonly runner: ProjectionRunner
+  /** the points behind GET /v1.1/things/{id}/data/{channel} */
+  readonly readingHistory: ReadingHistoryProjector
+  /** on nodes with the processor role */
+  readonly processor: TelemetryProcessor | undefined
+  /** the rules core, on nodes with the processor role; `catchUp()` waits until it knows every rule written so far */
+  readonly ruleEngine: RuleEngine | undefined
   readonly roles: readonly NodeRole[]
   readonly server: Server
   close(): Promise<void>
@@ -101,13 +124,55 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const { eventStore, readStore, telemetry } = stores
 
   const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger })
+  const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger })
+  const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger }) : undefined
+  const processor = roles.includes('processor')
+    ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId })
+    : undefined
   // Side effects (e-mails) run where the projector runs: on one node at a time.
   const mailer = createMailer(config, logger)
+  const deliveries = new DeliveryWorker({
+    eventStore,
+    now,
+    logger,
+    mailer,
+    mailConfigured: config.mail.smtpUrl !== undefined,
+    sms: createSmsSender(config.automation.sms),
+    httpPush: createHttpPusher({ allowPrivate: config.automation.httpPushAllowPrivate, timeoutMs: config.automation.httpPushTimeoutMs }),
+  })
+  // Retries run where the reactors run; started after them, stopped before them.
+  const retries = new RetryScheduler({ deliveries, readStore, now, logger })
+  const scheduler = new JobScheduler({ eventStore, readStore, now, newId, logger })
   let listeningUrl = ''
+  // The device endpoint; a node without the mqtt role that runs the reactors still
+  // publishes commands, through Redis, when the cluster mode is on.
+  const mqttListens = roles.includes('mqtt')
+  let mqtt: MqttEndpoint | undefined
+  try {
+    if (mqttListens || (config.scaleOut.redisUrl && roles.includes('projector'))) {
+      mqtt = await startMqttEndpoint({
+        config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens,
+        settled: (position) => readModelsReach(position),
+      })
+    }
+  } catch (error) {
+    mailer.close()
+    await stores.close()
+    throw error
+  }
   const reactors = new ReactorRunner({
     eventStore,
     logger,
-    reactors: allReactors({ mailer, secrets, now, publicUrl: () => config.publicUrl ?? listeningUrl }),
+    reactors: allReactors({
+      mailer,
+      secrets,
+      now,
+      publicUrl: () => config.publicUrl ?? listeningUrl,
+      deliveries,
+      readStore,
+      httpPushMaxAttempts: config.automation.httpPushMaxAttempts,
+      deviceCommands: mqtt?.deviceCommands,
+    }),
     checkpoints: {
       load: async (name) => (await readStore.loadCheckpoint(name))?.position,
       save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
@@ -136,6 +201,8 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       ? runner.waitFor(position, config.readYourWritesTimeoutMs)
       : waitForCheckpoints(readStore, allProjections.map((p) => p.name), position, config.readYourWritesTimeoutMs)
   let shuttingDown = false
+  /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
+  const shutdown = new AbortController()
   const server: Server = createServer()
   try {
     if (projectsHere) {
@@ -144,10 +211,14 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
         const election = elect(leases, 'projector', config, logger, {
           start: async () => {
             await runner.start()
+            await readingHistory.start()
             await reactors.start()
+            await retries.start()
           },
           stop: async () => {
+            await retries.stop()
             await reactors.stop()
+            await readingHistory.stop()
             await runner.stop()
           },
         })
@@ -155,19 +226,21 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
         await election.start()
       } else {
         await runner.start()
+        await readingHistory.start()
         await reactors.start()
+        await retries.start()
       }
     }
     if (schedulerLease) {
       leases ??= openLeases(config)
-      // Nothing to schedule yet: the lease is taken so that exactly one node will.
-      const election = elect(leases, 'scheduler', config, logger, { start: async () => {}, stop: async () => {} })
+      const election = elect(leases, 'scheduler', config, logger, { start: () => scheduler.start(), stop: () => scheduler.stop() })
       elections.push(election)
       await election.start()
+    } else if (roles.includes('scheduler')) {
+      await scheduler.start()
     }
-    for (const role of ['mqtt', 'processor', 'scheduler'] as const) {
-      if (roles.includes(role)) logger.info({ role }, `role ${role} accepted: nothing to run in it yet`)
-    }
+    await ruleEngine?.start()
+    processor?.start()
     const seeded = await seedBuiltIns({ eventStore, now, newId })
     if (seeded !== null) await readModelsReach(seeded)
 
@@ -184,6 +257,8 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
         issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
       },
       requireBearer: bearerAuthentication(tokens.verify),
+      telemetry,
+      shutdown: shutdown.signal,
       readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
       readYourWrites: async (position) => {
         if (position === null) return
@@ -214,6 +289,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     })
 
     server.on('request', app)
+    mqtt?.attachWebSocket(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(config.port, config.host, () => {
@@ -222,8 +298,15 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       })
     })
   } catch (error) {
+    shutdown.abort()
+    await mqtt?.close()
+    await processor?.stop()
+    await ruleEngine?.stop()
     for (const election of elections) await election.stop()
+    await scheduler.stop()
+    await retries.stop()
     await reactors.stop()
+    await readingHistory.stop()
     await runner.stop()
     mailer.close()
     await leases?.close()
@@ -234,20 +317,31 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   listeningUrl = url
-  logger.info({ url, docs: `${url}/docs`, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
+  const mqttPort = mqtt?.port ?? null
+  const mqttUrl = mqtt?.url ?? null
+  const mqttTlsPort = mqtt?.tlsPort ?? null
+  logger.info({ url, docs: `${url}/docs`, mqttPort, mqttUrl, mqttTlsPort, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true
+      shutdown.abort()
       logger.info('shutting down: no new connections, finishing requests in flight')
       const drained = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
+      // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
+      await mqtt?.close()
       await drained
       clearTimeout(timer)
+      await processor?.stop()
+      await ruleEngine?.stop()
       for (const election of elections) await election.stop()
+      await scheduler.stop()
+      await retries.stop()
       await reactors.stop()
+      await readingHistory.stop()
       await runner.stop()
       mailer.close()
       await leases?.close()
@@ -257,5 +351,5 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     return closing
   }
 
-  return { url, port, logger, tokens, eventStore, readStore, telemetry, runner, roles, server, close }
+  return { url, port, mqttPort, mqttUrl, mqttTlsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, roles, server, close }
 }

@@ -31,7 +31,7 @@ const batches = Number(process.env.BENCH_BATCHES ?? 5)
 
 async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
-  const capsicum = await startCapsicum(loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }))
+  const capsicum = await startCapsicum(loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }))
   const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })
   process.stdout.write(`${JSON.stringify({ url: capsicum.url, token })}\n`)
   process.once('SIGTERM', () => {

@@ -29,22 +29,28 @@ export interface CommandResult<State, Event extends DomainEvent> {
   readonly position: number | null
 }
 
+/**
+ * `known`: the stream's state at a revision the caller already folded (a long-lived
+ * stream such as a rule's firing history); only the events after it are read.
+ */
 export async function handleCommand<State, Cmd extends Command, Event extends DomainEvent>(
   decider: Decider<State, Cmd, Event>,
   streamName: string,
   command: Cmd,
   context: CommandContext,
+  known?: { readonly state: State; readonly revision: number },
 ): Promise<CommandResult<State, Event>> {
   const maxAttempts = context.maxAttempts ?? 5
   for (let attempt = 1; ; attempt++) {
-    const history = await context.eventStore.readStream(streamName)
-    const revision = history.length - 1
+    const from = known ? known.revision + 1 : 0
+    const history = await context.eventStore.readStream(streamName, { fromRevision: from })
+    const revision = from + history.length - 1
     if (context.ifMatchRevision !== undefined && context.ifMatchRevision !== revision) {
       throw new PreconditionFailedError(
         `${streamName} is at revision ${revision}, not ${context.ifMatchRevision}: read it again and retry`,
       )
     }
-    const state = fold(decider, history as unknown as Event[])
+    const state = known ? (history as unknown as Event[]).reduce(decider.evolve, known.state) : fold(decider, history as unknown as Event[])
     const now = context.now()
     const newEvents = decider.decide(command, state, now)
     if (newEvents.length === 0) return { state, newEvents, revision, position: null }

@@ -9,6 +9,7 @@ import type { Secrets } from './secrets.ts'
 import type { AccessTokenIssuer } from './auth-deps.ts'
 import type { OpenApiDocument } from './http/openapi.ts'
 import type { ReadStore } from '../projections/read-store.ts'
+import type { TelemetryStream } from '../streams/telemetry-stream.ts'
 
 export interface RouteDeps {
   readonly eventStore: EventStore
@@ -30,4 +31,8 @@ export interface RouteDeps {
   readonly secrets: Secrets
   /** signs access tokens (adapters/tokens.ts) */
   readonly accessTokens: AccessTokenIssuer
+  /** where devices' readings go (the HTTP ingest produces onto it) */
+  readonly telemetry: TelemetryStream
+  /** aborted when the server begins to shut down: long-lived answers (event streams) end */
+  readonly shutdown: AbortSignal
 }

@@ -7,6 +7,11 @@ import { thingsProjection } from './things.ts'
 import { thingCommandsProjection } from './thing-commands.ts'
 import { mqttClientsProjection } from './mqtt-clients.ts'
 import { provisionedDevicesProjection } from './provisioned-devices.ts'
+import { thingReadingsProjection } from './thing-readings.ts'
+import { rulesProjection } from './rules.ts'
+import { deliveriesProjection } from './deliveries.ts'
+import { jobsProjection } from './jobs.ts'
+import { jobRunsProjection } from './job-runs.ts'
 
 export const allProjections: readonly AnyProjection[] = [
   asAnyProjection(thingTypesProjection),
@@ -16,4 +21,9 @@ export const allProjections: readonly AnyProjection[] = [
   asAnyProjection(thingCommandsProjection),
   asAnyProjection(mqttClientsProjection),
   asAnyProjection(provisionedDevicesProjection),
+  asAnyProjection(thingReadingsProjection),
+  asAnyProjection(rulesProjection),
+  asAnyProjection(deliveriesProjection),
+  asAnyProjection(jobsProjection),
+  asAnyProjection(jobRunsProjection),
 ]

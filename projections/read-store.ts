@@ -5,6 +5,8 @@
  * checkpoints. Each change carries the log position it reflects, so an adapter that
  * cannot make the batch atomic (MongoDB) can still apply it idempotently.
  */
+import type { ReadingHistoryStore } from './reading-history.ts'
+
 export type Document = { readonly id: string } & Record<string, unknown>
 
 export type Scalar = string | number | boolean | null
@@ -55,6 +57,8 @@ export interface ReadStore extends CheckpointStore {
   commit(changes: readonly DocumentChange[], checkpoints: ReadonlyMap<string, Checkpoint>): Promise<void>
   /** Drops a collection's documents and the named checkpoint (for a rebuild). */
   reset(collection: string, checkpointName: string): Promise<void>
+  /** The readings as points in time (too many for documents), on the same engine. */
+  readingHistory(): ReadingHistoryStore
   ping(): Promise<void>
   close(): Promise<void>
 }

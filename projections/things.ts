@@ -5,6 +5,7 @@
  * are beside it.
  */
 import type { ExistingThing, ThingEvent, ThingProperties, ThingStatus } from '../domain/thing/thing.ts'
+import type { TelemetryEvent } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
 import type { ReadStore } from './read-store.ts'
 
@@ -22,7 +23,10 @@ export interface ThingView {
 
 export type ThingDocument = ThingView & {
   readonly account_id: string
+  /** the revision of the thing's own stream (its ETag); telemetry does not move it */
   readonly revision: number
+  /** what the device said about itself on `sys/*` (model, version, cpu/model, ...); not in the API's thing */
+  readonly device_info?: Readonly<Record<string, string>>
   readonly created_at: string
   readonly updated_at: string
   readonly [field: string]: unknown
@@ -59,13 +63,26 @@ export function toThingView(document: ThingDocument): ThingView {
 }
 
 type ThingLifecycleEvent = Extract<ThingEvent, { type: 'ThingCreated' | 'ThingPaired' | 'ThingUpdated' | 'ThingDeactivated' }>
+type DevicePresenceEvent = Extract<TelemetryEvent, { type: 'SensorReadingRecorded' | 'DeviceConnected' | 'DeviceDisconnected' | 'DeviceInfoReported' }>
 
-export const thingsProjection = projection<ThingLifecycleEvent, ThingDocument>({
+/** ms since the epoch; a redelivered or late fact never moves it back */
+const onlineAt = (document: ThingDocument, at: string): number => Math.max(document.last_online, Date.parse(at) || 0)
+
+export const thingsProjection = projection<ThingLifecycleEvent | DevicePresenceEvent, ThingDocument>({
   name: 'things',
-  version: 1,
+  version: 2,
   collection: 'things',
   indexes: ['account_id', 'parent_id', 'status'],
-  canHandle: ['ThingCreated', 'ThingPaired', 'ThingUpdated', 'ThingDeactivated'],
+  canHandle: [
+    'ThingCreated',
+    'ThingPaired',
+    'ThingUpdated',
+    'ThingDeactivated',
+    'SensorReadingRecorded',
+    'DeviceConnected',
+    'DeviceDisconnected',
+    'DeviceInfoReported',
+  ],
   documentId: (event) => event.data.thingId,
   evolve(document, event) {
     switch (event.type) {
@@ -123,6 +140,21 @@ export const thingsProjection = projection<ThingLifecycleEvent, ThingDocument>({
       case 'ThingDeactivated':
         if (!document) return null
         return { ...document, status: 'DEACTIVATED', active: 0, revision: event.revision, updated_at: event.data.deactivatedAt }
+      // A device talking for a thing id nobody created makes no thing.
+      case 'SensorReadingRecorded':
+      case 'DeviceConnected':
+      case 'DeviceDisconnected': {
+        if (!document) return null
+        const lastOnline = onlineAt(document, event.data.at)
+        return lastOnline === document.last_online ? document : { ...document, last_online: lastOnline }
+      }
+      case 'DeviceInfoReported':
+        if (!document) return null
+        return {
+          ...document,
+          last_online: onlineAt(document, event.data.at),
+          device_info: { ...document.device_info, [event.data.name]: event.data.value },
+        }
     }
   },
 })

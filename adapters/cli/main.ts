@@ -11,6 +11,7 @@ import { SqliteEventStore } from '../eventstore/sqlite.ts'
 import { TokenService } from '../tokens.ts'
 import { ProjectionRunner } from '../../projections/runner.ts'
 import { allProjections } from '../../projections/index.ts'
+import { ReadingHistoryProjector } from '../../projections/reading-history.ts'
 import { roles, type Role } from '../../commands/http/auth.ts'
 import { createLogger } from '../logger.ts'
 import { formatTimeline } from './timeline.ts'
@@ -169,9 +170,11 @@ async function rebuild(): Promise<number> {
       const percent = total > 0 && position !== null ? Math.min(100, (position / total) * 100).toFixed(0) : '100'
       process.stderr.write(`\rrebuilding: ${count} events (${percent}%), ${Math.round(count / seconds())} events/s   `)
     })
+    process.stderr.write('\rrebuilding the reading history...                                  ')
+    await new ReadingHistoryProjector({ eventStore: stores.eventStore, store: stores.readStore.readingHistory(), logger: createLogger('warn') }).rebuild()
     const elapsed = seconds()
     process.stderr.write(
-      `\rRebuilt ${allProjections.length} read model(s) from ${applied} events in ${elapsed.toFixed(2)} s` +
+      `\rRebuilt ${allProjections.length + 1} read model(s) from ${applied} events in ${elapsed.toFixed(2)} s` +
         ` (${Math.round(applied / Math.max(elapsed, 1e-9))} events/s)\n`,
     )
     return 0

@@ -22,6 +22,7 @@ import type {
   ReadStore,
   Scalar,
 } from '../../projections/read-store.ts'
+import { MongoReadingHistory } from './mongo-history.ts'
 
 export interface MongoReadStoreOptions {
   /** e.g. `mongodb://localhost:27017/?replicaSet=rs0` */
@@ -126,6 +127,7 @@ export class MongoReadStore implements ReadStore {
   private readonly db: Db
   private readonly checkpoints: Collection<StoredCheckpoint>
   private readonly declared = new Map<string, MongoCollection<Document>>()
+  private history: MongoReadingHistory | undefined
 
   constructor(options: MongoReadStoreOptions) {
     // ignoreUndefined: a field set to undefined is left out, as JSON.stringify does for SQLite.
@@ -183,6 +185,10 @@ export class MongoReadStore implements ReadStore {
   async reset(collection: string, checkpointName: string): Promise<void> {
     await this.db.collection<Stored>(collectionName(collection)).deleteMany({})
     await this.checkpoints.deleteOne({ _id: checkpointName })
+  }
+
+  readingHistory(): MongoReadingHistory {
+    return (this.history ??= new MongoReadingHistory(this.db))
   }
 
   async ping(): Promise<void> {

@@ -15,6 +15,7 @@ import type {
 } from '../../projections/read-store.ts'
 import type { SqliteDatabase } from '../sqlite/database.ts'
 import type { Statement } from 'better-sqlite3'
+import { SqliteReadingHistory } from './sqlite-history.ts'
 
 const identifier = /^[a-z][a-z0-9_]{0,62}$/
 
@@ -100,6 +101,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly deletes = new Map<string, Statement<[string]>>()
   private readonly selectCheckpoint
   private readonly upsertCheckpoint
+  private history: SqliteReadingHistory | undefined
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(`CREATE TABLE IF NOT EXISTS checkpoints (
@@ -175,6 +177,10 @@ export class SqliteReadStore implements ReadStore {
       this.db.exec(`DELETE FROM ${table}`)
       this.db.prepare('DELETE FROM checkpoints WHERE name = ?').run(checkpointName)
     })()
+  }
+
+  readingHistory(): SqliteReadingHistory {
+    return (this.history ??= new SqliteReadingHistory(this.db))
   }
 
   async ping(): Promise<void> {

@@ -62,7 +62,8 @@ export const notFoundRoute: RequestHandler = (req, _res, next) => {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const mapped = toErrorResponse(error)
   if (mapped) {
-    if (mapped.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="capsicum", error="invalid_token"')
+    // A route that authenticates otherwise (HTTP Basic) has set its own challenge.
+    if (mapped.status === 401 && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer realm="capsicum", error="invalid_token"')
     if (mapped.status >= 500) req.log?.warn({ err: error }, 'request failed')
     res.status(mapped.status).json(mapped.body)
     return

@@ -76,12 +76,21 @@ export class ReactorRunner {
         eventStore.subscribeToAll(
           { fromPosition: from, maxBatch: 100, onError: (error) => logger.error({ err: error, reactor: r.name }, 'reactor stopped') },
           async (events) => {
+            // Events this reactor skips move the checkpoint once per batch, not once each
+            // (at ingest rates the log is mostly readings: one write per event per reactor).
+            let skipped: number | undefined
             for (const event of events) {
-              if (this.stopping) return
+              if (this.stopping) break
+              if (!r.canHandle.includes(event.type)) {
+                skipped = event.position
+                continue
+              }
               // Stopping in the middle of a delivery: the checkpoint stays before the event.
-              if (r.canHandle.includes(event.type) && !(await this.deliver(r, event))) return
+              if (!(await this.deliver(r, event))) break
               await checkpoints.save(key, event.position)
+              skipped = undefined
             }
+            if (skipped !== undefined) await checkpoints.save(key, skipped)
           },
         ),
       )

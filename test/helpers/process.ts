@@ -43,9 +43,12 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
   })
 }
 
-/** Runs `capsicum ...args` to completion. */
+/** Runs `capsicum ...args` to completion (a `start` among them binds MQTT on a free port: 1883 is taken here). */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [binPath, ...args], {
+    env: { ...process.env, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

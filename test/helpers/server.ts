@@ -10,6 +10,8 @@ import { startCapsicum, type Capsicum } from '../../adapters/capsicum.ts'
 import { loadConfig } from '../../adapters/config.ts'
 import type { Role } from '../../commands/http/auth.ts'
 import { OpenApiChecker } from './openapi.ts'
+import type { ReadingHook } from '../../streams/reading-hook.ts'
+import type { Logger } from 'pino'
 
 export interface ApiResponse<B = unknown> {
   readonly status: number
@@ -46,11 +48,15 @@ export function tempDataDir(t: Test): string {
 
 export async function startTestServer(
   t: Test,
-  options: { dataDir?: string; env?: Record<string, string>; now?: () => Date } = {},
+  options: { dataDir?: string; env?: Record<string, string>; now?: () => Date; hooks?: readonly ReadingHook[]; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir(t)
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env })
-  const capsicum = await startCapsicum(config, options.now ? { now: options.now } : {})
+  const capsicum = await startCapsicum(config, {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  })
   t.teardown(() => capsicum.close())
   const checker = new OpenApiChecker((await (await fetch(`${capsicum.url}/openapi.json`)).json()) as never)
 

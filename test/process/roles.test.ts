@@ -13,7 +13,7 @@ import { runCli } from '../helpers/process.ts'
 import type { NodeRole } from '../../adapters/scale-out.ts'
 
 const start = async (t: Test, roles: readonly NodeRole[] | undefined) => {
-  const config = loadConfig({ DATA_DIR: tempDataDir(t), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATA_DIR: tempDataDir(t), PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' })
   const capsicum = await startCapsicum(config, roles === undefined ? {} : { roles })
   t.teardown(() => capsicum.close())
   return capsicum

@@ -1,0 +1,285 @@
+/**
+ * The MQTT endpoint: aedes 1.x in process, wired to the Aedes bridge. Plain TCP, TLS when
+ * a certificate is configured, and WebSocket at `/mqtt` on the HTTP server. With Redis
+ * (cluster mode) sessions, retained messages and the fan-out between nodes live there.
+ *
+ * Two aedes details matter here:
+ * - `authorizePublish` holds a QoS 1 publish until its record is durable: aedes writes
+ *   the PUBACK only after the callback. Held callbacks are released a few per turn of
+ *   the event loop, because releasing about a thousand at once overflows the stack
+ *   inside mqemitter. A QoS 0 publish is routed at once (its record follows), unless the
+ *   stream falls behind; held, aedes would drop it if the publisher disconnected.
+ * - A refused publish closes the connection: MQTT 3.1.1 (3.3.5) lets a server either
+ *   acknowledge and drop, or disconnect; aedes does the latter for an error, and a device
+ *   writing outside its topics is misconfigured or hostile.
+ */
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import type { Duplex } from 'node:stream'
+import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes'
+import type { Logger } from 'pino'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import type { Subscription } from '../../commands/event-store.ts'
+import type { AedesBridge, DeviceSession, Revocation } from '../../streams/aedes-bridge.ts'
+import type { CommandPublisher } from '../../streams/reactors/device-commands.ts'
+import type { DevicePublisher } from '../../streams/device-publisher.ts'
+import type { Config } from '../config.ts'
+import { openRedisCluster, type RedisCluster } from './redis.ts'
+
+export interface MqttBrokerOptions {
+  readonly mqtt: Config['mqtt']
+  readonly bridge: AedesBridge
+  readonly logger: Logger
+  /** cluster mode: sessions, retained messages and fan-out in Redis */
+  readonly redis?: { readonly url: string; readonly prefix: string } | undefined
+  /**
+   * false: a broker that only publishes (commands from a node without the mqtt role, in
+   * cluster mode); no listener, no device connects to it
+   */
+  readonly listen: boolean
+  /** ends live connections whose credentials or thing were revoked */
+  readonly watchRevocations?: (revoke: (revocation: Revocation) => void) => Promise<Subscription>
+}
+
+/** How many held publish callbacks are released per turn of the event loop. */
+const releaseChunk = 64
+
+/** Runs callbacks a few per turn of the event loop (see the aedes note above). */
+class ChunkedRelease {
+  private readonly queue: (() => void)[] = []
+  private scheduled = false
+
+  add(callback: () => void): void {
+    this.queue.push(callback)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.run)
+    }
+  }
+
+  private readonly run = (): void => {
+    for (const callback of this.queue.splice(0, releaseChunk)) callback()
+    if (this.queue.length > 0) setImmediate(this.run)
+    else this.scheduled = false
+  }
+}
+
+/** MQTT filter matching (`+` one level, `#` the rest), for the few checks aedes does not expose. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true
+    if (i >= t.length) return false
+    if (f[i] !== '+' && f[i] !== t[i]) return false
+  }
+  return f.length === t.length
+}
+
+type ClientInternals = Client & { readonly subscriptions: Record<string, { readonly qos: number }> }
+type CommandCarrier = { readonly messageExpiry?: unknown }
+
+const expiryOf = (packet: object): number | undefined => {
+  const expiry = (packet as CommandCarrier).messageExpiry
+  return typeof expiry === 'number' ? expiry : undefined
+}
+
+export class MqttBroker implements DevicePublisher, CommandPublisher {
+  private readonly listeners: NetServer[] = []
+  private webSockets: { server: HttpServer; wss: WebSocketServer; onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void } | undefined
+  private revocations: Subscription | undefined
+  port: number | null = null
+  tlsPort: number | null = null
+
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly sessions: WeakMap<Client, DeviceSession>,
+    private readonly options: MqttBrokerOptions,
+    private readonly cluster: RedisCluster | undefined,
+  ) {}
+
+  static async start(options: MqttBrokerOptions): Promise<MqttBroker> {
+    const { bridge, logger } = options
+    const sessions = new WeakMap<Client, DeviceSession>()
+    const release = new ChunkedRelease()
+    const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
+
+    const handlers: AedesOptions = {
+      // thing ids are UUIDs: longer than MQTT 3.1's 23 characters, which aedes enforces by default
+      maxClientsIdLength: 128,
+      authenticate(client, username, password, done) {
+        bridge.authenticate(client.id, username, password).then(
+          (answer) => {
+            if (answer.ok) {
+              sessions.set(client, answer.session)
+              done(null, true)
+            } else {
+              done(Object.assign(new Error(answer.reason), { returnCode: answer.code }), false)
+            }
+          },
+          (error: unknown) => {
+            logger.error({ err: error, clientId: client.id }, 'MQTT authentication failed: server unavailable')
+            done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
+          },
+        )
+      },
+      authorizeSubscribe(client, subscription, done) {
+        const session = sessions.get(client)
+        done(null, session && bridge.maySubscribe(session, subscription.topic) ? subscription : null)
+      },
+      authorizePublish(client, packet, done) {
+        const session = client ? sessions.get(client) : undefined
+        if (!session) return done(new Error('no session'))
+        if (!bridge.mayPublish(session, packet.topic)) return done(new Error(`not authorized to publish to ${packet.topic}`))
+        const recorded = bridge.publish(session, packet.topic, packet.payload as Buffer)
+        const failed = (error: unknown): void =>
+          logger.error({ err: error, clientId: session.clientId, topic: packet.topic }, 'telemetry stream refused a record')
+        if (bridge.mayRouteAtOnce(packet.qos)) {
+          recorded.catch(failed)
+          return done(null)
+        }
+        recorded.then(
+          () => release.add(() => done(null)),
+          (error: unknown) => {
+            failed(error)
+            // no PUBACK: the device sends it again
+            release.add(() => done(error instanceof Error ? error : new Error(String(error))))
+          },
+        )
+      },
+      authorizeForward(client, packet) {
+        const expiresAt = expiryOf(packet)
+        const session = sessions.get(client)
+        if (expiresAt === undefined || session === undefined) return packet
+        const internals = client as ClientInternals
+        const awaitsAck =
+          !client.clean &&
+          packet.qos > 0 &&
+          Object.entries(internals.subscriptions ?? {}).some(([filter, s]) => s.qos > 0 && topicMatches(filter, packet.topic))
+        return bridge.forwardCommand(session, { topic: packet.topic, payload: packet.payload as Buffer, expiresAt }, awaitsAck) ? packet : null
+      },
+    }
+    const aedes = await Aedes.createBroker({
+      ...handlers,
+      ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+    })
+    const broker = new MqttBroker(aedes, sessions, options, cluster)
+
+    aedes.on('client', (client) => {
+      const session = sessions.get(client)
+      if (session) bridge.connected(session).catch((error: unknown) => logger.warn({ err: error, clientId: client.id }, 'could not record a connection'))
+    })
+    aedes.on('clientDisconnect', (client) => {
+      const session = sessions.get(client)
+      if (session) bridge.disconnected(session).catch((error: unknown) => logger.warn({ err: error, clientId: client.id }, 'could not record a disconnection'))
+    })
+    aedes.on('ack', (packet, client) => {
+      const session = client ? sessions.get(client) : undefined
+      const expiresAt = packet && packet.cmd === 'publish' ? expiryOf(packet) : undefined
+      if (session && expiresAt !== undefined) {
+        const p = packet as PublishPacket
+        bridge.commandAcknowledged(session, { topic: p.topic, payload: p.payload as Buffer, expiresAt })
+      }
+    })
+    aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'MQTT client error'))
+    aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'MQTT connection error'))
+
+    try {
+      if (options.listen) await broker.listen()
+      if (options.watchRevocations) broker.revocations = await options.watchRevocations((revocation) => broker.revoke(revocation))
+    } catch (error) {
+      await broker.close()
+      throw error
+    }
+    return broker
+  }
+
+  /** mqtt://host:port of the plain listener; null when it is off. */
+  get url(): string | null {
+    if (this.port === null) return null
+    const host = this.options.mqtt.host === '0.0.0.0' || this.options.mqtt.host === '::' ? '127.0.0.1' : this.options.mqtt.host
+    return `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.port}`
+  }
+
+  /** Serves MQTT over WebSocket at `/mqtt` on the HTTP server; other upgrade requests are refused. */
+  attachWebSocket(server: HttpServer): void {
+    const wss = new WebSocketServer({ noServer: true })
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const path = (req.url ?? '').split('?')[0]
+      if (path !== '/mqtt' || this.aedes.closed) {
+        socket.destroy()
+        return
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        this.aedes.handle(createWebSocketStream(ws), req)
+      })
+    }
+    server.on('upgrade', onUpgrade)
+    this.webSockets = { server, wss, onUpgrade }
+  }
+
+  publish(topic: string, payload: string, options: { readonly qos: 0 | 1; readonly retain: boolean; readonly expiresAt?: number }): Promise<void> {
+    const packet = {
+      cmd: 'publish',
+      topic,
+      payload: Buffer.from(payload, 'utf8'),
+      qos: options.qos,
+      retain: options.retain,
+      dup: false,
+      // aedes-packet keeps `messageExpiry` through persistence and delivery; aedes 1.2 does
+      // not act on it for MQTT 3.1.1, so authorizeForward does
+      ...(options.expiresAt === undefined ? {} : { messageExpiry: options.expiresAt }),
+    } as PublishPacket
+    return new Promise((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve())))
+  }
+
+  private async listen(): Promise<void> {
+    const { mqtt } = this.options
+    const handle = (socket: Socket): void => {
+      this.aedes.handle(socket)
+    }
+    if (mqtt.port !== null) this.port = await this.listenOn(createNetServer(handle), mqtt.port)
+    if (mqtt.tlsCertFile && mqtt.tlsKeyFile) {
+      const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2' }, handle)
+      this.tlsPort = await this.listenOn(tls, mqtt.tlsPort)
+    }
+  }
+
+  private listenOn(server: NetServer, port: number): Promise<number> {
+    this.listeners.push(server)
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, this.options.mqtt.host, () => {
+        server.off('error', reject)
+        resolve((server.address() as AddressInfo).port)
+      })
+    })
+  }
+
+  private revoke(revocation: Revocation): void {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
+    for (const client of Object.values(clients)) {
+      const session = this.sessions.get(client)
+      const match = 'username' in revocation ? session?.username === revocation.username : client.id === revocation.thingId
+      if (!match) continue
+      this.options.logger.info({ clientId: client.id, ...revocation }, 'MQTT connection closed: its credentials or thing were revoked')
+      client.close()
+    }
+  }
+
+  /** Stops listening, disconnects every device (their disconnections are recorded), closes Redis. */
+  async close(): Promise<void> {
+    const closed = this.listeners.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
+    this.webSockets?.server.off('upgrade', this.webSockets.onUpgrade)
+    await this.revocations?.stop()
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()))
+    if (this.webSockets) {
+      for (const ws of this.webSockets.wss.clients) ws.terminate()
+      this.webSockets.wss.close()
+    }
+    await Promise.all(closed)
+    await this.cluster?.close()
+  }
+}

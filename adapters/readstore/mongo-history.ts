@@ -1,0 +1,105 @@
+/**
+ * The reading history on MongoDB, beside the read models: one document per point in
+ * `rh_points`, `_id` the event's log position (so a point written again is the same
+ * document), with an index on (thing, channel, time, position) for range reads. Points
+ * are written before the checkpoint: a batch delivered again after a crash rewrites the
+ * same documents, which changes nothing.
+ */
+import type { Collection, Db, Filter } from 'mongodb'
+import type { Checkpoint } from '../../projections/read-store.ts'
+import {
+  aggregateByScanning,
+  readingHistoryName,
+  type AggregateFunction,
+  type BucketValue,
+  type SeriesRange,
+  type HistoryPoint,
+  type PointQuery,
+  type ReadingHistoryStore,
+  type ReadingValue,
+  type StoredPoint,
+} from '../../projections/reading-history.ts'
+
+interface StoredHistoryPoint {
+  /** the log position */
+  _id: number
+  thing_id: string
+  channel: string
+  ts: number
+  value: ReadingValue
+}
+
+interface StoredCheckpoint {
+  _id: string
+  position: number | null
+  version: number
+}
+
+export class MongoReadingHistory implements ReadingHistoryStore {
+  private readonly pointDocuments: Collection<StoredHistoryPoint>
+  private readonly checkpoints: Collection<StoredCheckpoint>
+
+  constructor(db: Db) {
+    this.pointDocuments = db.collection<StoredHistoryPoint>('rh_points')
+    this.checkpoints = db.collection<StoredCheckpoint>('checkpoints')
+  }
+
+  async prepare(): Promise<void> {
+    await this.pointDocuments.createIndex({ thing_id: 1, channel: 1, ts: 1, _id: 1 }, { name: 'by_series_time' })
+  }
+
+  async loadCheckpoint(): Promise<Checkpoint | undefined> {
+    const stored = await this.checkpoints.findOne({ _id: readingHistoryName })
+    return stored ? { position: stored.position ?? null, version: stored.version } : undefined
+  }
+
+  async commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void> {
+    if (points.length > 0) {
+      await this.pointDocuments.bulkWrite(
+        points.map((p) => ({
+          updateOne: {
+            filter: { _id: p.position },
+            update: { $setOnInsert: { thing_id: p.thingId, channel: p.channel, ts: p.ts, value: p.value } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      )
+    }
+    await this.checkpoints.updateOne(
+      { _id: readingHistoryName },
+      { $set: { position: checkpoint.position, version: checkpoint.version } },
+      { upsert: true },
+    )
+  }
+
+  async reset(): Promise<void> {
+    await this.pointDocuments.deleteMany({})
+    await this.checkpoints.deleteOne({ _id: readingHistoryName })
+  }
+
+  private filterOf(query: Omit<PointQuery, 'limit'>): Filter<StoredHistoryPoint> {
+    const filter: Filter<StoredHistoryPoint> = { thing_id: query.thingId, channel: query.channel, ts: { $gte: query.from, $lt: query.to } }
+    if (query.after) {
+      filter.$or = [{ ts: { $gt: query.after.ts } }, { ts: query.after.ts, _id: { $gt: query.after.position } }]
+    }
+    return filter
+  }
+
+  async count(query: SeriesRange): Promise<number> {
+    return this.pointDocuments.countDocuments(this.filterOf(query))
+  }
+
+  async points(query: PointQuery): Promise<StoredPoint[]> {
+    if (query.limit <= 0) return []
+    const rows = await this.pointDocuments
+      .find(this.filterOf(query), { sort: { ts: 1, _id: 1 }, limit: query.limit, projection: { ts: 1, value: 1 } })
+      .toArray()
+    return rows.map((row) => ({ ts: row.ts, position: row._id, value: row.value }))
+  }
+
+  /** The points are read in pages and folded here (an aggregation pipeline per bucket is left for when it is needed). */
+  aggregate(range: SeriesRange, boundaries: readonly number[], fn: AggregateFunction): Promise<BucketValue[]> {
+    return aggregateByScanning(this, range, boundaries, fn)
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`), Capsicum against Mosquitto in one run:
+ *
+ *   1  N devices publish `temp,c=…` readings on their `data/1` topic, at QoS 1 and at
+ *      QoS 0, to Capsicum (every reading durable on the telemetry stream before its PUBACK
+ *      and before it is routed) and to a Mosquitto on this machine (a throwaway instance on
+ *      a free port, or the one at BENCH_MOSQUITTO=host:port). A wildcard subscriber counts
+ *      what arrives: the rate is readings per second from the first publish to the last
+ *      delivery, the loss is what never arrived (must be 0). The rounds interleave the two
+ *      brokers; medians and ratios are printed. For Capsicum it also waits until the
+ *      telemetry processor has recorded every reading as an event, and prints that rate.
+ *   2  RSS per idle connection: BENCH_IDLE (default 10000) devices connect and stay idle;
+ *      the server's resident memory after a GC, minus before, divided by the count.
+ *
+ * Each server runs in its own process (this file with `serve-capsicum`), so the load
+ * generator does not share its event loop. Environment: BENCH_DEVICES (20),
+ * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000).
+ * A benchmark, not a test: it exits 0 whether or not the targets are met.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect as connectTcp, createServer, type Socket } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import mqtt, { type MqttClient } from 'mqtt'
+import { startCapsicum } from '../adapters/capsicum.ts'
+import { loadConfig } from '../adapters/config.ts'
+
+const devices = Number(process.env.BENCH_DEVICES ?? 20)
+const readingsPerDevice = Number(process.env.BENCH_READINGS ?? 1000)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000)
+
+interface Credentials {
+  readonly username: string
+  readonly password: string
+  readonly thingIds: readonly string[]
+}
+
+type ServerRequest = { readonly type: 'things'; readonly count: number } | { readonly type: 'recorded' } | { readonly type: 'rss' }
+
+/** The Capsicum side, in a child process; answers the parent over IPC. */
+async function serveCapsicum(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
+  const capsicum = await startCapsicum(
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
+  )
+  const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${capsicum.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`)
+    return (await res.json()) as T
+  }
+  const client = await api<{ id: string; clear_secret: string }>('POST', '/v1.1/clients')
+  const thingIds: string[] = []
+  const send = (message: unknown): void => {
+    process.send!(message)
+  }
+  process.on('message', (request: ServerRequest) => {
+    void (async () => {
+      if (request.type === 'things') {
+        // Things are created over the API, a few at a time, as an operator's script would.
+        while (thingIds.length < request.count) {
+          const wanted = Math.min(50, request.count - thingIds.length)
+          const created = await Promise.all(
+            Array.from({ length: wanted }, (_, i) => api<{ id: string }>('POST', '/v1.1/things', { name: `bench ${thingIds.length + i}` })),
+          )
+          thingIds.push(...created.map((c) => c.id))
+        }
+        send({ username: client.id, password: client.clear_secret, thingIds: thingIds.slice(0, request.count) })
+      } else if (request.type === 'recorded') {
+        send({ position: await capsicum.eventStore.headPosition() })
+      } else {
+        globalThis.gc?.()
+        send({ rss: process.memoryUsage().rss })
+      }
+    })().catch((error: unknown) => send({ error: (error as Error).message }))
+  })
+  send({ mqttPort: capsicum.mqttPort, pid: process.pid })
+  process.once('SIGTERM', () => {
+    void capsicum.close().then(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    })
+  })
+}
+
+interface CapsicumChild {
+  readonly child: ChildProcess
+  readonly mqttPort: number
+  ask<T>(request: ServerRequest): Promise<T>
+  stop(): Promise<void>
+}
+
+function startCapsicumChild(): Promise<CapsicumChild> {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-capsicum'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let queue = Promise.resolve<unknown>(undefined)
+  const ask = <T>(request: ServerRequest): Promise<T> => {
+    const answer = queue.then(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          child.once('message', (message: T & { error?: string }) => (message.error ? reject(new Error(message.error)) : resolve(message)))
+          child.send(request)
+        }),
+    )
+    queue = answer.catch(() => undefined)
+    return answer
+  }
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { mqttPort: number }) =>
+      resolve({
+        child,
+        mqttPort: message.mqttPort,
+        ask,
+        stop: async () => {
+          child.kill('SIGTERM')
+          await exited
+        },
+      }),
+    )
+    void exited.then(() => reject(new Error('the Capsicum server exited before listening')))
+  })
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** A throwaway Mosquitto with no queue limits, so it is measured, not its defaults' drops. */
+async function startMosquitto(): Promise<{ port: number; stop(): Promise<void> }> {
+  const given = process.env.BENCH_MOSQUITTO
+  if (given) return { port: Number(given.split(':')[1] ?? 1883), stop: async () => {} }
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-bench-mosquitto-'))
+  const port = await freePort()
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\npersistence false\n`)
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  for (let attempt = 0; ; attempt++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connectTcp(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (open) break
+    if (attempt > 100) throw new Error('mosquitto did not start')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+function connectDevice(port: number, clientId: string, username?: string, password?: string): Promise<MqttClient> {
+  const client = mqtt.connect({ host: '127.0.0.1', port, clientId, username, password, protocolVersion: 4, reconnectPeriod: 0, clean: true })
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client))
+    client.once('error', reject)
+  })
+}
+
+interface RoundResult {
+  readonly rate: number
+  readonly lost: number
+  readonly ackRate: number | null
+}
+
+/** One round: every device publishes its readings as fast as the broker takes them. */
+async function runRound(port: number, credentials: Credentials, qos: 0 | 1): Promise<RoundResult> {
+  const { username, password } = credentials
+  // Every connection is a thing of the account: the last one listens, the others publish.
+  const thingIds = credentials.thingIds.slice(0, -1)
+  const total = thingIds.length * readingsPerDevice
+  const subscriber = await connectDevice(port, credentials.thingIds.at(-1)!, username, password)
+  let received = 0
+  let allReceived: () => void = () => {}
+  const everything = new Promise<void>((resolve) => (allReceived = resolve))
+  subscriber.on('message', () => {
+    if (++received === total) allReceived()
+  })
+  await subscriber.subscribeAsync(`v1/${username}/things/+/data/1`, { qos: 0 })
+  const publishers = await Promise.all(thingIds.map((id) => connectDevice(port, id, username, password)))
+  const started = performance.now()
+  let acked = 0
+  let ackedAt = 0
+  await Promise.all(
+    publishers.map(async (client, d) => {
+      const topic = `v1/${username}/things/${thingIds[d]}/data/1`
+      const sends: Promise<unknown>[] = []
+      for (let i = 0; i < readingsPerDevice; i++) {
+        sends.push(
+          client.publishAsync(topic, `temp,c=${(20 + (i % 100) / 10).toFixed(1)}`, { qos }).then(() => {
+            if (++acked === total) ackedAt = performance.now()
+          }),
+        )
+      }
+      await Promise.all(sends)
+    }),
+  )
+  const settled = await Promise.race([everything.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 60_000))])
+  const finished = performance.now()
+  await Promise.all([...publishers, subscriber].map((c) => c.endAsync()))
+  return {
+    rate: total / ((finished - started) / 1000),
+    lost: settled ? 0 : total - received,
+    ackRate: qos === 1 ? total / ((ackedAt - started) / 1000) : null,
+  }
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+/** Raw MQTT 3.1.1 CONNECT, so ten thousand idle devices cost the generator little. */
+function connectPacket(clientId: string, username: string, password: string): Buffer {
+  const field = (text: string): Buffer => {
+    const bytes = Buffer.from(text)
+    const length = Buffer.alloc(2)
+    length.writeUInt16BE(bytes.length)
+    return Buffer.concat([length, bytes])
+  }
+  const body = Buffer.concat([field('MQTT'), Buffer.from([4, 0b1100_0010, 0, 0]), field(clientId), field(username), field(password)])
+  const remaining: number[] = []
+  let n = body.length
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 128
+    remaining.push(byte)
+  } while (n > 0)
+  return Buffer.concat([Buffer.from([0x10, ...remaining]), body])
+}
+
+function idleDevice(port: number, clientId: string, username: string, password: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(connectPacket(clientId, username, password)))
+    socket.once('data', (data) => (data[0] === 0x20 && data[3] === 0 ? resolve(socket) : reject(new Error(`CONNACK ${data[3]}`))))
+    socket.once('error', reject)
+  })
+}
+
+async function main(): Promise<void> {
+  const mosquittoVersion = spawnSync('mosquitto', ['-h']).stdout.toString().split('\n')[0]?.trim()
+  process.stdout.write(
+    `ingest benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
+      `${devices} devices × ${readingsPerDevice} readings per round, ${rounds} interleaved rounds per QoS; baseline ${mosquittoVersion}\n\n`,
+  )
+  const capsicum = await startCapsicumChild()
+  const mosquitto = await startMosquitto()
+  try {
+    // One thing more than publishers: the subscriber connects as a thing too.
+    const ours = await capsicum.ask<Credentials>({ type: 'things', count: devices + 1 })
+    const theirs: Credentials = { username: 'bench', password: '', thingIds: ours.thingIds }
+    for (const qos of [1, 0] as const) {
+      const results: { capsicum: RoundResult[]; mosquitto: RoundResult[]; recordedRate: number[] } = { capsicum: [], mosquitto: [], recordedRate: [] }
+      for (let round = 0; round < rounds; round++) {
+        const before = await capsicum.ask<{ position: number }>({ type: 'recorded' })
+        const started = performance.now()
+        results.capsicum.push(await runRound(capsicum.mqttPort, ours, qos))
+        // The processor turns every reading into a SensorReadingRecorded event.
+        const expected = devices * readingsPerDevice
+        for (;;) {
+          const now = await capsicum.ask<{ position: number }>({ type: 'recorded' })
+          if (now.position - before.position >= expected) break
+          if (performance.now() - started > 120_000) break
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        results.recordedRate.push(expected / ((performance.now() - started) / 1000))
+        results.mosquitto.push(await runRound(mosquitto.port, theirs, qos))
+      }
+      const ourRate = median(results.capsicum.map((r) => r.rate))
+      const theirRate = median(results.mosquitto.map((r) => r.rate))
+      const target = qos === 1 ? 1.0 : 0.6
+      const ratio = ourRate / theirRate
+      process.stdout.write(`QoS ${qos}: readings/s from first publish to last delivery (median of ${rounds})\n`)
+      process.stdout.write(
+        `   Capsicum   ${ourRate.toFixed(0).padStart(8)}   rounds ${results.capsicum.map((r) => r.rate.toFixed(0)).join(', ')}` +
+          (qos === 1 ? `   PUBACKs ${median(results.capsicum.map((r) => r.ackRate ?? 0)).toFixed(0)}/s` : '') +
+          `   lost ${results.capsicum.reduce((sum, r) => sum + r.lost, 0)}\n`,
+      )
+      process.stdout.write(
+        `   Mosquitto  ${theirRate.toFixed(0).padStart(8)}   rounds ${results.mosquitto.map((r) => r.rate.toFixed(0)).join(', ')}` +
+          (qos === 1 ? `   PUBACKs ${median(results.mosquitto.map((r) => r.ackRate ?? 0)).toFixed(0)}/s` : '') +
+          `   lost ${results.mosquitto.reduce((sum, r) => sum + r.lost, 0)}\n`,
+      )
+      process.stdout.write(`   Capsicum, until every reading is a SensorReadingRecorded event: ${median(results.recordedRate).toFixed(0)}/s\n`)
+      process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ ${target.toFixed(1)}×: ${ratio >= target ? 'met' : 'NOT met'})\n\n`)
+    }
+
+    process.stdout.write(`RSS per idle connection, ${idleConnections} devices\n`)
+    const idle = await capsicum.ask<Credentials>({ type: 'things', count: idleConnections })
+    const before = await capsicum.ask<{ rss: number }>({ type: 'rss' })
+    const sockets: Socket[] = []
+    for (let i = 0; i < idle.thingIds.length; i += 200) {
+      sockets.push(...(await Promise.all(idle.thingIds.slice(i, i + 200).map((id) => idleDevice(capsicum.mqttPort, id, idle.username, idle.password)))))
+    }
+    const after = await capsicum.ask<{ rss: number }>({ type: 'rss' })
+    const perConnection = (after.rss - before.rss) / sockets.length
+    process.stdout.write(
+      `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
+        `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 20 KB: ${perConnection <= 20 * 1024 ? 'met' : 'NOT met'})\n`,
+    )
+    for (const socket of sockets) socket.destroy()
+  } finally {
+    await capsicum.stop()
+    await mosquitto.stop()
+  }
+}
+
+const run = process.argv[2] === 'serve-capsicum' ? serveCapsicum : main
+run().catch((error: unknown) => {
+  process.stderr.write(`bench:ingest failed: ${(error as Error).message}\n`)
+  process.exit(1)
+})

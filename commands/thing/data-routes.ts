@@ -1,0 +1,281 @@
+/**
+ * A thing's data: the latest reading per channel, a channel's history (raw, or in
+ * calendar buckets of a time zone), the live readings as Server-Sent Events, and the HTTP
+ * ingest devices use instead of MQTT (HTTP Basic with their MQTT credentials).
+ */
+import { Router, type Request, type Response } from 'express'
+import { z } from 'zod'
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
+import type { SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
+import { isTimeZone, minimumBucketCount } from '../../projections/calendar-buckets.ts'
+import { historyOf } from '../../projections/reading-history.ts'
+import { latestReadingsOf } from '../../projections/thing-readings.ts'
+import { thingOfAccount } from '../../projections/things.ts'
+import { interpretJsonReadings } from '../../streams/cayenne/interpret.ts'
+import { createDeviceDirectory } from '../../streams/device-directory.ts'
+import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
+import type { RecordedEvent } from '../event-store.ts'
+import { uuidParamOf } from '../http/requests.ts'
+import { accountOf } from '../http/tenancy.ts'
+import { parseInput } from '../http/validate.ts'
+import type { RouteDeps } from '../route-deps.ts'
+import { historyDataQuery, historyDataResponse, ingestBody, ingestResponse, latestReadingsResponse, streamQuery } from './data-schemas.ts'
+import { followThing, LiveTelemetry } from './live-readings.ts'
+
+/** most raw points one answer holds */
+export const maxRawPoints = 10_000
+/** most buckets one answer holds */
+export const maxBuckets = 10_000
+/** most readings one aggregation reads (a year of minute readings is 525,600) */
+export const maxAggregatedPoints = 5_000_000
+const dayMs = 86_400_000
+const heartbeatMs = 15_000
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+const invalid = (field: string, problem: string): ValidationError =>
+  new ValidationError(`Invalid request query: ${field} ${problem}`, [{ field, problem }])
+
+/** `[2].value: must be a number` → the field within the body, for the 400's details. */
+function detailOf(reason: string): ErrorDetail {
+  const match = /^(\[\d+\](?:\.\w+)?|[a-z]+): (.*)$/s.exec(reason)
+  return match ? { field: `body${match[1]!.startsWith('[') ? '' : '.'}${match[1]}`, problem: match[2]! } : { field: 'body', problem: reason }
+}
+
+function basicCredentials(req: Request): { username: string; password: string } | undefined {
+  const header = req.get('authorization')
+  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+const sseData = (event: RecordedEvent<SensorReadingRecorded>): string =>
+  JSON.stringify({
+    channel: event.data.channel,
+    value: event.data.value,
+    type: event.data.type,
+    unit: event.data.unit,
+    timestamp: event.data.at,
+  })
+
+export function dataRoutes(deps: RouteDeps): Router {
+  const router = Router()
+  const tags = ['Data']
+  const thingIdPath = { thingId: 'thing id (UUID)' }
+  const directory = createDeviceDirectory({ readStore: deps.readStore, secretBox: deps.secretBox })
+  const history = deps.readStore.readingHistory()
+  const live = new LiveTelemetry(deps.eventStore)
+  deps.shutdown.addEventListener('abort', () => void live.close(), { once: true })
+
+  const thingIdOf = (req: Request): string => uuidParamOf(req, 'thingId', (id) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found'))
+  const ownThing = async (req: Request): Promise<string> => {
+    const thingId = thingIdOf(req)
+    if (!(await thingOfAccount(deps.readStore, accountOf(req), thingId))) throw new NotFoundError(`Thing ${thingId} not found`, 'thing_not_found')
+    return thingId
+  }
+
+  deps.openapi.add({
+    method: 'get',
+    path: '/v1.1/things/{thingId}/data',
+    operationId: 'getLatestData',
+    summary: 'The latest reading of each channel of the thing (beyond the API text)',
+    tags,
+    secured: true,
+    pathParams: thingIdPath,
+    responses: { 200: { description: 'Latest readings, by channel', schema: latestReadingsResponse } },
+  })
+  router.get('/v1.1/things/:thingId/data', deps.requireBearer, async (req, res) => {
+    const thingId = await ownThing(req)
+    const readings = await latestReadingsOf(deps.readStore, thingId)
+    res.json(readings.map((r) => ({ channel: r.channel, value: r.value, type: r.type, unit: r.unit, timestamp: r.at })))
+  })
+
+  deps.openapi.add({
+    method: 'get',
+    path: '/v1.1/things/{thingId}/data/{channel}',
+    operationId: 'getChannelHistory',
+    summary: 'A channel\'s readings in [from, to): raw, or in calendar buckets of a time zone (beyond the API text)',
+    description:
+      `Without \`interval\`, the raw readings (at most ${maxRawPoints}). With it, every bucket of the calendar in \`tz\` that meets [from, to), ` +
+      `each with \`function\` of its readings (at most ${maxBuckets} buckets); a multi-value reading is aggregated per component.`,
+    tags,
+    secured: true,
+    pathParams: { ...thingIdPath, channel: 'the channel (`2`, or a text channel such as `sys:cpu;load`)' },
+    query: historyDataQuery,
+    responses: { 200: { description: 'The history', schema: historyDataResponse } },
+  })
+  router.get('/v1.1/things/:thingId/data/:channel', deps.requireBearer, async (req, res) => {
+    const thingId = await ownThing(req)
+    const channel = String(req.params.channel)
+    if (channel.length === 0 || channel.length > 128) throw new NotFoundError(`Thing ${thingId} has no channel ${channel}`, 'channel_not_found')
+    const query = parseInput(historyDataQuery, req.query, 'query')
+    const to = query.to ?? deps.now().getTime()
+    const from = query.from ?? to - dayMs
+    if (to <= from) throw invalid('to', 'must be after from')
+    const timeZone = query.tz ?? 'UTC'
+    if (!isTimeZone(timeZone)) throw invalid('tz', 'must be an IANA time zone (America/Los_Angeles, UTC, ...)')
+    if (query.function !== undefined && query.interval === undefined) throw invalid('function', 'needs an interval')
+    const range = { thingId, channel, from, to }
+    const count = await history.count(range)
+    if (query.interval === undefined) {
+      if (count > maxRawPoints) {
+        throw invalid('interval', `is needed: [from, to) holds ${count} readings, more than the ${maxRawPoints} one answer returns (or narrow from and to)`)
+      }
+    } else {
+      if (minimumBucketCount(from, to, query.interval) > maxBuckets) {
+        throw invalid('interval', `makes more than ${maxBuckets} buckets between from and to: take a longer one or narrow the range`)
+      }
+      if (count > maxAggregatedPoints) throw invalid('from', `[from, to) holds ${count} readings, more than the ${maxAggregatedPoints} one aggregation reads`)
+    }
+    const fn = query.function ?? 'avg'
+    const points = await historyOf(history, {
+      ...range,
+      ...(query.interval === undefined ? {} : { bucketing: { interval: query.interval, fn, timeZone } }),
+    })
+    if (points.length > maxBuckets) throw invalid('interval', `makes ${points.length} buckets, more than ${maxBuckets}`)
+    res.json({
+      channel,
+      from: iso(from),
+      to: iso(to),
+      interval: query.interval ?? null,
+      function: query.interval === undefined ? null : fn,
+      tz: timeZone,
+      points: points.map((p) => ({ timestamp: iso(p.ts), value: p.value })),
+    })
+  })
+
+  deps.openapi.add({
+    method: 'get',
+    path: '/v1.1/things/{thingId}/stream',
+    operationId: 'streamReadings',
+    summary: 'New readings of the thing as Server-Sent Events, resumable with Last-Event-ID (beyond the API text)',
+    description:
+      'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; reconnecting with ' +
+      '`Last-Event-ID` (or `?last_event_id=`) delivers exactly what came after it, then continues live. A comment line is sent ' +
+      `every ${heartbeatMs / 1000} s.`,
+    tags,
+    secured: true,
+    pathParams: thingIdPath,
+    query: streamQuery,
+    headers: [{ name: 'Last-Event-ID', description: 'the id of the last event received: resume after it' }],
+    responses: { 200: { description: 'The event stream', contentType: 'text/event-stream', schema: z.string() } },
+  })
+  router.get('/v1.1/things/:thingId/stream', deps.requireBearer, async (req, res) => {
+    const thingId = await ownThing(req)
+    const query = parseInput(streamQuery, req.query, 'query')
+    const header = req.get('last-event-id')?.trim()
+    if (header !== undefined && header !== '' && !/^\d{1,15}$/.test(header)) throw invalid('Last-Event-ID', 'must be an id this stream sent')
+    const resumeFrom = header ? header : query.last_event_id
+    startEventStream(req, res, thingId, resumeFrom === undefined ? undefined : Number(resumeFrom))
+  })
+
+  function startEventStream(req: Request, res: Response, thingId: string, after: number | undefined): void {
+    res.status(200)
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
+    res.setHeader('Cache-Control', 'no-cache, no-transform')
+    res.setHeader('Connection', 'keep-alive')
+    res.setHeader('X-Accel-Buffering', 'no')
+    res.flushHeaders()
+    res.write(': readings of the thing\nretry: 3000\n\n')
+    let stop: (() => void) | undefined
+    let ended = false
+    const end = (): void => {
+      if (ended) return
+      ended = true
+      clearInterval(heartbeat)
+      stop?.()
+      deps.shutdown.removeEventListener('abort', end)
+      res.end()
+    }
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs)
+    heartbeat.unref()
+    req.on('close', end)
+    deps.shutdown.addEventListener('abort', end, { once: true })
+    const fail = (error: unknown): void => {
+      req.log?.warn({ err: error, thingId }, 'reading stream ended on an error')
+      end()
+    }
+    followThing({
+      eventStore: deps.eventStore,
+      live,
+      thingId,
+      after,
+      deliver: (event) => {
+        if (ended || event.type !== 'SensorReadingRecorded') return
+        res.write(`id: ${event.revision}\nevent: reading\ndata: ${sseData(event as RecordedEvent<SensorReadingRecorded>)}\n\n`)
+      },
+      onFailure: fail,
+    }).then(
+      (unsubscribe) => {
+        if (ended) unsubscribe()
+        else stop = unsubscribe
+      },
+      fail,
+    )
+  }
+
+  const ingestOperation = (path: string, operationId: string, summary: string) =>
+    deps.openapi.add({
+      method: 'post',
+      path,
+      operationId,
+      summary,
+      description:
+        'HTTP Basic with the MQTT username (the id from POST /v1.1/clients) and password (its clear_secret); the body is the JSON array ' +
+        'of the `data/json` topic. The answer comes once the readings are durably on the telemetry stream.',
+      tags,
+      secured: false,
+      pathParams: { thingId: 'the thing (MQTT client id) the readings are from' },
+      body: ingestBody,
+      bodyMediaTypes: ['application/json'],
+      responses: {
+        200: { description: 'The readings were accepted', schema: ingestResponse },
+        401: { description: 'Missing or wrong MQTT credentials (WWW-Authenticate: Basic)' },
+        403: { description: 'The thing belongs to another account, or is deactivated or blocked' },
+      },
+    })
+  ingestOperation('/v1.1/things/{thingId}/data', 'ingestData', 'Send readings over HTTP instead of MQTT (the Cayenne docs\' HTTP alternative)')
+  ingestOperation('/things/{thingId}/data', 'ingestDataCayennePath', 'The same, at the path of the Cayenne docs (`/things/{clientID}/data`)')
+
+  const ingest = async (req: Request, res: Response): Promise<void> => {
+    const thingId = String(req.params.thingId)
+    const credentials = basicCredentials(req)
+    if (!credentials) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
+      throw new UnauthenticatedError('HTTP Basic with the MQTT username and password is required', 'invalid_credentials')
+    }
+    const verdict = await directory.authenticateDevice({ ...credentials, thingId })
+    if (!verdict.ok) {
+      if (verdict.code === 5) throw new ForbiddenError(`Not authorized: ${verdict.reason}`, 'not_authorized')
+      res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
+      throw new UnauthenticatedError(`Bad user name or password`, 'invalid_credentials')
+    }
+    if (!req.is('application/json') || req.body === undefined) {
+      throw new ValidationError('The body must be JSON (Content-Type: application/json)', [{ field: 'body', problem: 'must be application/json' }])
+    }
+    const interpretation = interpretJsonReadings(JSON.stringify(req.body))
+    if (interpretation.kind !== 'readings') {
+      const reason = interpretation.kind === 'rejected' ? interpretation.reason : 'must be a JSON array of {channel, value, type, unit}'
+      const detail = detailOf(reason)
+      throw new ValidationError(`Invalid readings: ${reason}`, [detail], 'invalid_readings')
+    }
+    const received = deps.now()
+    const message: TelemetryMessage = {
+      kind: 'readings',
+      source: 'http',
+      topic: null,
+      thingId,
+      accountId: verdict.accountId,
+      receivedAt: received.toISOString(),
+      readings: interpretation.readings,
+    }
+    await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime() }])
+    res.json({ success: true })
+  }
+  router.post('/v1.1/things/:thingId/data', ingest)
+  router.post('/things/:thingId/data', ingest)
+
+  return router
+}

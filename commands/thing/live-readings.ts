@@ -1,0 +1,138 @@
+/**
+ * Live telemetry for `GET /v1.1/things/{id}/stream`: one subscription to the event log
+ * per process, shared by every open stream, fanning each thing's telemetry events out to
+ * that thing's listeners. It runs while someone listens and stops with the last one.
+ *
+ * A listener is told each event of `telemetry-<thingId>` with its stream revision, which
+ * is what the SSE `id:` carries: revisions are dense, so a resumed stream reads exactly
+ * what it missed from the thing's stream and then continues live, without a gap or a
+ * duplicate (see followThing).
+ */
+import type { EventStore, RecordedEvent, Subscription } from '../event-store.ts'
+import { telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
+
+type Listener = (event: RecordedEvent) => void
+
+const prefix = telemetryStreamOf('')
+
+export class LiveTelemetry {
+  private readonly listeners = new Map<string, Set<Listener>>()
+  private subscription: Subscription | undefined
+  private starting: Promise<void> | undefined
+  private failure: ((error: unknown) => void)[] = []
+
+  constructor(private readonly eventStore: EventStore) {}
+
+  /**
+   * Adds a listener; resolves once the subscription runs, from then on every event that is
+   * appended reaches it. `onFailure` is called if the subscription dies.
+   */
+  async listen(thingId: string, listener: Listener, onFailure: (error: unknown) => void): Promise<() => void> {
+    let set = this.listeners.get(thingId)
+    if (!set) this.listeners.set(thingId, (set = new Set()))
+    set.add(listener)
+    this.failure.push(onFailure)
+    const remove = (): void => {
+      set.delete(listener)
+      if (set.size === 0) this.listeners.delete(thingId)
+      this.failure = this.failure.filter((f) => f !== onFailure)
+      if (this.listeners.size === 0) void this.stop()
+    }
+    try {
+      await (this.starting ??= this.start())
+    } catch (error) {
+      remove()
+      throw error
+    }
+    return remove
+  }
+
+  private async start(): Promise<void> {
+    const head = await this.eventStore.headPosition()
+    this.subscription = this.eventStore.subscribeToAll(
+      {
+        fromPosition: head,
+        maxBatch: 1000,
+        onError: (error) => {
+          const failed = this.failure
+          this.failure = []
+          this.subscription = undefined
+          this.starting = undefined
+          for (const notify of failed) notify(error)
+        },
+      },
+      async (events) => {
+        for (const event of events) {
+          if (!event.streamName.startsWith(prefix)) continue
+          const set = this.listeners.get(event.streamName.slice(prefix.length))
+          if (set) for (const listener of set) listener(event)
+        }
+      },
+    )
+  }
+
+  private async stop(): Promise<void> {
+    const starting = this.starting
+    this.starting = undefined
+    await starting?.catch(() => {})
+    const subscription = this.subscription
+    this.subscription = undefined
+    // Someone may have started listening again meanwhile: that one started a new subscription.
+    await subscription?.stop()
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+    await this.stop()
+  }
+}
+
+export interface FollowOptions {
+  readonly eventStore: EventStore
+  readonly live: LiveTelemetry
+  readonly thingId: string
+  /** the last revision the client has; undefined: only what comes from now on */
+  readonly after: number | undefined
+  /** called with each event, in revision order, exactly once */
+  readonly deliver: (event: RecordedEvent) => void
+  readonly onFailure: (error: unknown) => void
+}
+
+/**
+ * Replays the thing's telemetry after `after`, then follows it live. Live events that
+ * arrive during the replay wait; anything at or before what was delivered is skipped, and
+ * a revision that jumps ahead is filled from the stream first. Resolves to the unsubscribe.
+ */
+export async function followThing(options: FollowOptions): Promise<() => void> {
+  const stream = telemetryStreamOf(options.thingId)
+  let last = options.after
+  let queue: Promise<void> = Promise.resolve()
+  let closed = false
+  const deliverFrom = async (events: readonly RecordedEvent[]): Promise<void> => {
+    for (const event of events) {
+      if (closed) return
+      if (last !== undefined && event.revision <= last) continue
+      if (last !== undefined && event.revision > last + 1) {
+        await deliverFrom(await options.eventStore.readStream(stream, { fromRevision: last + 1 }))
+        if (last !== undefined && event.revision <= last) continue
+      }
+      last = event.revision
+      options.deliver(event)
+    }
+  }
+  const enqueue = (work: () => Promise<void>): void => {
+    queue = queue.then(work).catch((error: unknown) => {
+      closed = true
+      options.onFailure(error)
+    })
+  }
+  const unsubscribe = await options.live.listen(options.thingId, (event) => enqueue(() => deliverFrom([event])), options.onFailure)
+  if (options.after !== undefined) {
+    const after = options.after
+    enqueue(async () => deliverFrom(await options.eventStore.readStream(stream, { fromRevision: after + 1 })))
+  }
+  return () => {
+    closed = true
+    unsubscribe()
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * When a rule's condition holds: pure comparisons of a reading against a rule's triggers.
+ *
+ * - A condition compares numerically when both sides read as numbers (`"15"` and `20`
+ *   do); otherwise only `eq` and `neq` apply, as exact string equality, and the ordering
+ *   operators never hold.
+ * - All conditions of one trigger hold together (`gt 15` and `lt 30` is "between").
+ * - A trigger concerns a reading of its thing and channel, and, when the trigger names a
+ *   unit and the reading carries one, of that unit (case-insensitive): a reading in
+ *   another unit is not compared at all.
+ * - A multi-value reading (accelerometer x,y,z; GPS lat,lon,alt) is not compared either:
+ *   no threshold on one component is implied, so it neither fires nor re-arms a rule.
+ * - `any` (the default) holds when one trigger holds, `all` when every one does; a
+ *   trigger with no reading yet counts as not holding.
+ */
+export const comparisonOperators = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte'] as const
+export type ComparisonOperator = (typeof comparisonOperators)[number]
+
+export const triggersConditions = ['any', 'all'] as const
+export type TriggersCondition = (typeof triggersConditions)[number]
+
+export interface Condition {
+  readonly operator: ComparisonOperator
+  readonly value: string | number
+}
+
+export interface Trigger {
+  readonly thingId: string
+  readonly channel: string
+  readonly unit: string | null
+  readonly geofence: boolean
+  readonly conditions: readonly Condition[]
+}
+
+export type ReadingValue = number | readonly number[] | string
+
+/** What of a reading the evaluation looks at. */
+export interface EvaluatedReading {
+  readonly thingId: string
+  readonly channel: string
+  readonly unit: string | null
+  readonly value: ReadingValue
+}
+
+const numeric = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/
+
+function asNumber(value: string | number): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null
+  return numeric.test(value) ? Number(value) : null
+}
+
+export function conditionHolds(condition: Condition, value: string | number): boolean {
+  const left = asNumber(value)
+  const right = asNumber(condition.value)
+  if (left !== null && right !== null) {
+    switch (condition.operator) {
+      case 'eq':
+        return left === right
+      case 'neq':
+        return left !== right
+      case 'gt':
+        return left > right
+      case 'gte':
+        return left >= right
+      case 'lt':
+        return left < right
+      case 'lte':
+        return left <= right
+    }
+  }
+  const same = String(value).trim() === String(condition.value).trim()
+  if (condition.operator === 'eq') return same
+  if (condition.operator === 'neq') return !same
+  return false
+}
+
+/** True when the reading is one the trigger is about (thing, channel, unit, a single value). */
+export function triggerConcerns(trigger: Trigger, reading: EvaluatedReading): boolean {
+  if (trigger.thingId !== reading.thingId || trigger.channel !== reading.channel) return false
+  if (Array.isArray(reading.value)) return false
+  return trigger.unit === null || reading.unit === null || trigger.unit.toLowerCase() === reading.unit.toLowerCase()
+}
+
+export function triggerHolds(trigger: Trigger, value: string | number): boolean {
+  return trigger.conditions.every((condition) => conditionHolds(condition, value))
+}
+
+export function combine(triggersCondition: TriggersCondition, holding: readonly boolean[]): boolean {
+  return triggersCondition === 'all' ? holding.length > 0 && holding.every(Boolean) : holding.some(Boolean)
+}
+
+export interface Evaluation {
+  /** indexes of the triggers the reading concerns; empty: the reading says nothing about the rule */
+  readonly concerned: readonly number[]
+  /** each trigger's truth after the reading (the others keep what they last were) */
+  readonly holding: readonly boolean[]
+  /** the rule's condition after the reading */
+  readonly holds: boolean
+}
+
+/**
+ * The rule's condition after `reading`, given what each trigger last was (`holding`,
+ * index by index with `triggers`).
+ */
+export function evaluateConditions(
+  rule: { readonly triggers: readonly Trigger[]; readonly triggersCondition: TriggersCondition },
+  holding: readonly boolean[],
+  reading: EvaluatedReading,
+): Evaluation {
+  const concerned: number[] = []
+  const next = rule.triggers.map((trigger, i) => {
+    if (!triggerConcerns(trigger, reading)) return holding[i] ?? false
+    concerned.push(i)
+    return triggerHolds(trigger, reading.value as string | number)
+  })
+  return { concerned, holding: next, holds: combine(rule.triggersCondition, next) }
+}

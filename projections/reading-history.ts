@@ -1,0 +1,316 @@
+/**
+ * Read model `readingHistory`: every recorded reading as a point of its thing's channel,
+ * indexed by (thing, channel, time), for `GET /v1.1/things/{id}/data/{channel}`. A year of
+ * minute readings is half a million points per channel: too many for documents of the
+ * ReadStore, so points live in a store of their own (ReadingHistoryStore, same engine as
+ * the read models), fed from the event log by its own projector with its own checkpoint.
+ * Buckets and aggregates are computed here, from the points in time order.
+ */
+import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
+import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
+import type { Checkpoint } from './read-store.ts'
+import type { RunnerLogger } from './runner.ts'
+
+export type ReadingValue = number | readonly number[] | string
+
+export interface HistoryPoint {
+  readonly thingId: string
+  readonly channel: string
+  /** ms since the epoch */
+  readonly ts: number
+  /** the event's log position: unique, so a point written again is the same point */
+  readonly position: number
+  readonly value: ReadingValue
+}
+
+export interface StoredPoint {
+  readonly ts: number
+  readonly position: number
+  readonly value: ReadingValue
+}
+
+/** One channel of a thing, in [from, to). */
+export interface SeriesRange {
+  readonly thingId: string
+  readonly channel: string
+  /** inclusive, ms */
+  readonly from: number
+  /** exclusive, ms */
+  readonly to: number
+}
+
+export interface PointQuery extends SeriesRange {
+  /** only points after this one (time, then position): the next page */
+  readonly after?: { readonly ts: number; readonly position: number }
+  readonly limit: number
+}
+
+/** The port: one adapter per read-model engine (adapters/readstore/*-history.ts). */
+export interface ReadingHistoryStore {
+  /** creates what the store needs; idempotent */
+  prepare(): Promise<void>
+  loadCheckpoint(): Promise<Checkpoint | undefined>
+  /** Adds the points (one already there is left alone) and stores the checkpoint; together where the engine allows. */
+  commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void>
+  /** Drops every point and the checkpoint (for a rebuild). */
+  reset(): Promise<void>
+  /** points in [from, to) */
+  count(range: SeriesRange): Promise<number>
+  /** points in [from, to), by time then position */
+  points(query: PointQuery): Promise<StoredPoint[]>
+  /**
+   * `fn` of the points of each bucket [b[i], b[i + 1]) within [from, to), as
+   * aggregateByScanning computes it (which an engine may simply call).
+   */
+  aggregate(range: SeriesRange, boundaries: readonly number[], fn: AggregateFunction): Promise<BucketValue[]>
+}
+
+export const readingHistoryName = 'readingHistory'
+/** Bump when the points change shape: the projector then rebuilds them. */
+export const readingHistoryVersion = 1
+
+export function pointOf(event: RecordedEvent<SensorReadingRecorded>): HistoryPoint {
+  return { thingId: event.data.thingId, channel: event.data.channel, ts: Date.parse(event.data.at), position: event.position, value: event.data.value }
+}
+
+interface Waiter {
+  readonly position: number
+  readonly resolve: (reached: boolean) => void
+  readonly timer: NodeJS.Timeout
+}
+
+/** Follows the log and adds each SensorReadingRecorded to the history, one commit per batch. */
+export class ReadingHistoryProjector {
+  private subscription: Subscription | undefined
+  private reached: number | null = null
+  private waiters: Waiter[] = []
+
+  constructor(
+    private readonly options: {
+      readonly eventStore: EventStore
+      readonly store: ReadingHistoryStore
+      readonly logger: RunnerLogger
+      readonly batchSize?: number
+    },
+  ) {}
+
+  get position(): number | null {
+    return this.reached
+  }
+
+  async start(): Promise<void> {
+    const { store, eventStore, logger } = this.options
+    await store.prepare()
+    let checkpoint = await store.loadCheckpoint()
+    if (checkpoint && checkpoint.version !== readingHistoryVersion) {
+      logger.info({ projection: readingHistoryName, from: checkpoint.version, to: readingHistoryVersion }, 'projection version changed: rebuilding')
+      await store.reset()
+      checkpoint = undefined
+    }
+    this.reached = checkpoint?.position ?? null
+    this.subscription = eventStore.subscribeToAll(
+      {
+        fromPosition: this.reached,
+        maxBatch: this.options.batchSize ?? 1000,
+        onError: (error) => logger.error({ err: error, projection: readingHistoryName }, 'reading history stopped on an error'),
+      },
+      async (events) => {
+        await this.apply(events)
+        this.release()
+      },
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop()
+    this.subscription = undefined
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer)
+      waiter.resolve(false)
+    }
+    this.waiters = []
+  }
+
+  /** Drops the history and adds every reading of the log again (the runner must be stopped). */
+  async rebuild(onProgress?: (applied: number) => void): Promise<number> {
+    if (this.subscription) throw new Error('Stop the reading history before rebuilding it')
+    const { store, eventStore } = this.options
+    await store.prepare()
+    await store.reset()
+    this.reached = null
+    let applied = 0
+    for (;;) {
+      const events = await eventStore.readAll({ fromPosition: this.reached, maxCount: this.options.batchSize ?? 5000 })
+      if (events.length === 0) return applied
+      await this.apply(events)
+      applied += events.length
+      onProgress?.(applied)
+    }
+  }
+
+  /** Resolves true once the history holds every event up to `position`, false after `timeoutMs`. */
+  waitFor(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.reached !== null && this.reached >= position) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        position,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter)
+          resolve(false)
+        }, timeoutMs),
+      }
+      this.waiters.push(waiter)
+    })
+  }
+
+  private async apply(events: readonly RecordedEvent[]): Promise<void> {
+    const points: HistoryPoint[] = []
+    for (const event of events) {
+      if (event.type === 'SensorReadingRecorded') points.push(pointOf(event as RecordedEvent<SensorReadingRecorded>))
+    }
+    const last = events[events.length - 1]!.position
+    await this.options.store.commit(points, { position: last, version: readingHistoryVersion })
+    this.reached = last
+  }
+
+  private release(): void {
+    const reached = this.reached
+    if (reached === null) return
+    this.waiters = this.waiters.filter((waiter) => {
+      if (waiter.position > reached) return true
+      clearTimeout(waiter.timer)
+      waiter.resolve(true)
+      return false
+    })
+  }
+}
+
+// Queries ----------------------------------------------------------------------------
+
+export const aggregateFunctions = ['avg', 'min', 'max', 'sum', 'count', 'first', 'last'] as const
+export type AggregateFunction = (typeof aggregateFunctions)[number]
+
+/** A multi-value reading's aggregate has one entry per component; null where a component had no number. */
+export type BucketValue = ReadingValue | readonly (number | null)[] | null
+
+export interface Bucket {
+  /** start of the bucket, ms */
+  readonly ts: number
+  /** null for a bucket without readings (count: 0), or without numbers for avg/min/max/sum */
+  readonly value: BucketValue
+}
+
+/** Accumulates one bucket: per component for multi-value readings; text counts but has no numbers. */
+class BucketAccumulator {
+  count = 0
+  first: ReadingValue | null = null
+  last: ReadingValue | null = null
+  private multi = false
+  private readonly sums: number[] = []
+  private readonly ns: number[] = []
+  private readonly mins: number[] = []
+  private readonly maxs: number[] = []
+
+  add(value: ReadingValue): void {
+    this.count += 1
+    if (this.first === null) this.first = value
+    this.last = value
+    if (typeof value === 'string') return
+    if (typeof value === 'number') {
+      this.addComponent(0, value)
+      return
+    }
+    this.multi = true
+    for (let i = 0; i < value.length; i++) this.addComponent(i, value[i]!)
+  }
+
+  private addComponent(i: number, v: number): void {
+    if (!Number.isFinite(v)) return
+    this.sums[i] = (this.sums[i] ?? 0) + v
+    this.ns[i] = (this.ns[i] ?? 0) + 1
+    this.mins[i] = Math.min(this.mins[i] ?? Infinity, v)
+    this.maxs[i] = Math.max(this.maxs[i] ?? -Infinity, v)
+  }
+
+  result(fn: AggregateFunction): BucketValue {
+    switch (fn) {
+      case 'count':
+        return this.count
+      case 'first':
+        return this.first
+      case 'last':
+        return this.last
+      default: {
+        if (this.ns.length === 0) return null
+        const per = (i: number): number | null => {
+          const n = this.ns[i] ?? 0
+          if (n === 0) return null
+          return fn === 'avg' ? this.sums[i]! / n : fn === 'sum' ? this.sums[i]! : fn === 'min' ? this.mins[i]! : this.maxs[i]!
+        }
+        return this.multi ? Array.from({ length: this.ns.length }, (_, i) => per(i)) : per(0)
+      }
+    }
+  }
+}
+
+/** Folds points (in time order) into the buckets between `boundaries`; every bucket is answered, empty ones too. */
+export class BucketAggregation {
+  private readonly accumulators: BucketAccumulator[]
+  private index = 0
+
+  constructor(
+    private readonly boundaries: readonly number[],
+    private readonly fn: AggregateFunction,
+  ) {
+    this.accumulators = Array.from({ length: boundaries.length - 1 }, () => new BucketAccumulator())
+  }
+
+  add(points: readonly StoredPoint[]): void {
+    for (const point of points) {
+      while (this.index < this.accumulators.length - 1 && point.ts >= this.boundaries[this.index + 1]!) this.index++
+      if (point.ts >= this.boundaries[this.index]! && point.ts < this.boundaries[this.index + 1]!) this.accumulators[this.index]!.add(point.value)
+    }
+  }
+
+  buckets(): Bucket[] {
+    return this.accumulators.map((accumulator, i) => ({ ts: this.boundaries[i]!, value: accumulator.result(this.fn) }))
+  }
+}
+
+/** The points of [from, to) in `boundaries`' buckets, read once in time order: what every engine can do. */
+export async function aggregateByScanning(
+  store: Pick<ReadingHistoryStore, 'points'>,
+  range: SeriesRange,
+  boundaries: readonly number[],
+  fn: AggregateFunction,
+  pageSize = 50_000,
+): Promise<BucketValue[]> {
+  const aggregation = new BucketAggregation(boundaries, fn)
+  let after: StoredPoint | undefined
+  for (;;) {
+    const page = await store.points({ ...range, limit: pageSize, ...(after ? { after: { ts: after.ts, position: after.position } } : {}) })
+    aggregation.add(page)
+    if (page.length < pageSize) break
+    after = page[page.length - 1]
+  }
+  return aggregation.buckets().map((b) => b.value)
+}
+
+export interface HistoryRequest extends SeriesRange {
+  readonly bucketing?: { readonly interval: Interval; readonly fn: AggregateFunction; readonly timeZone: string }
+}
+
+/** Raw points (at most `limit`), or one value per calendar bucket that meets [from, to). */
+export async function historyOf(store: ReadingHistoryStore, request: HistoryRequest, limit = 50_000): Promise<Bucket[]> {
+  const range: SeriesRange = { thingId: request.thingId, channel: request.channel, from: request.from, to: request.to }
+  if (!request.bucketing) {
+    const points = await store.points({ ...range, limit })
+    return points.map((p) => ({ ts: p.ts, value: p.value }))
+  }
+  const { interval, fn, timeZone } = request.bucketing
+  const boundaries = bucketBoundaries(request.from, request.to, interval, timeZone)
+  const values = await store.aggregate(range, boundaries, fn)
+  return values.map((value, i) => ({ ts: boundaries[i]!, value }))
+}

@@ -1,0 +1,200 @@
+/**
+ * Rule evaluation in the telemetry processor (a ReadingHook). Every rule's folded state
+ * is held in memory with an index thing → channel → enabled rules, so a reading costs
+ * the rules watching its thing and channel, whatever the number of rules elsewhere.
+ *
+ * - Start: the rules read model and its checkpoint (or, without them, the log from its
+ *   start), then the log followed from there: rule events from the API or another node
+ *   keep the memory current; an event at or below a rule's known revision is skipped.
+ * - A reading that changes nothing in memory costs no I/O. One that does goes through
+ *   handleCommand from the known state: the rule's stream is read from the next revision,
+ *   decided again and appended with the expected revision, so two evaluations racing on
+ *   one rule (a redelivered batch, another node) cannot both fire it.
+ * - Per rule, readings are evaluated one after another, in the order they came.
+ */
+import type { TriggeringReading } from '../../domain/automation/effects.ts'
+import {
+  ruleDecider,
+  ruleEventTypes,
+  ruleStreamName,
+  type ExistingRule,
+  type RecordEvaluation,
+  type RuleEvent,
+  type RuleState,
+} from '../../domain/rule/rule.ts'
+import type { EventStore, RecordedEvent, Subscription } from '../../commands/event-store.ts'
+import { handleCommand, type CommandContext } from '../../commands/handle-command.ts'
+import type { ReadStore } from '../../projections/read-store.ts'
+import { ruleStateOf, rulesForEvaluation } from '../../projections/rules.ts'
+import type { ReadingHook, RecordedReading } from '../reading-hook.ts'
+
+export interface RuleEngineOptions {
+  readonly eventStore: EventStore
+  readonly readStore: ReadStore
+  readonly now: () => Date
+  readonly newId: () => string
+  readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void }
+}
+
+interface KnownRule {
+  readonly state: ExistingRule
+  readonly revision: number
+}
+
+const ruleEvents: ReadonlySet<string> = new Set(ruleEventTypes)
+
+export class RuleEngine implements ReadingHook {
+  readonly name = 'rules'
+  private readonly rules = new Map<string, KnownRule>()
+  /** thing id → channel → ids of the enabled rules with a trigger there */
+  private readonly index = new Map<string, Map<string, Set<string>>>()
+  /** per rule, the evaluation in flight: the next one waits for it */
+  private readonly queues = new Map<string, Promise<void>>()
+  private subscription: Subscription | undefined
+  private applied: number | null = null
+  private waiters: { readonly position: number; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
+  private failure: unknown
+
+  constructor(private readonly options: RuleEngineOptions) {}
+
+  /** Loads every rule and follows the log; resolves once the memory holds the whole log as of now. */
+  async start(): Promise<void> {
+    const { eventStore, readStore, logger } = this.options
+    const loaded = await rulesForEvaluation(readStore)
+    for (const document of loaded?.rules ?? []) this.remember(document.id, ruleStateOf(document), document.revision)
+    this.applied = loaded?.position ?? null
+    this.failure = undefined
+    this.subscription = eventStore.subscribeToAll(
+      { fromPosition: this.applied, maxBatch: 1000, onError: (error) => this.fail(error) },
+      async (events) => this.follow(events),
+    )
+    await this.catchUp()
+    logger.info({ rules: this.rules.size, from: loaded ? 'read model' : 'log' }, 'rule engine started')
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop()
+    this.subscription = undefined
+    await Promise.all(this.queues.values())
+  }
+
+  /** Resolves once every event written before this call is in the memory. */
+  async catchUp(): Promise<void> {
+    const head = await this.options.eventStore.headPosition()
+    if (head === null || (this.applied !== null && this.applied >= head)) return
+    if (this.failure) throw this.failure
+    await new Promise<void>((resolve, reject) => this.waiters.push({ position: head, resolve, reject }))
+  }
+
+  async onReadings(readings: readonly RecordedReading[]): Promise<void> {
+    if (this.failure) throw this.failure
+    let work: Map<string, TriggeringReading[]> | undefined
+    for (const r of readings) {
+      const ids = this.index.get(r.thingId)?.get(r.channel)
+      if (!ids) continue
+      const reading: TriggeringReading = { key: r.key, thingId: r.thingId, channel: r.channel, type: r.type, unit: r.unit, value: r.value, at: r.at }
+      work ??= new Map()
+      for (const id of ids) {
+        const queued = work.get(id)
+        if (queued) queued.push(reading)
+        else work.set(id, [reading])
+      }
+    }
+    if (!work) return
+    await Promise.all([...work].map(([id, queued]) => this.serially(id, () => this.evaluate(id, queued))))
+  }
+
+  private async evaluate(ruleId: string, readings: readonly TriggeringReading[]): Promise<void> {
+    for (const reading of readings) {
+      const known = this.rules.get(ruleId)
+      if (!known) return
+      const command: RecordEvaluation = { type: 'RecordEvaluation', data: { ruleId, reading } }
+      if (ruleDecider.decide(command, known.state, this.options.now()).length === 0) continue
+      const result = await handleCommand(ruleDecider, ruleStreamName(ruleId), command, this.contextOf(known, reading), known)
+      this.remember(ruleId, result.state, result.revision)
+    }
+  }
+
+  private contextOf(known: KnownRule, reading: TriggeringReading): CommandContext {
+    const cause = `telemetry:${reading.key}`
+    return {
+      eventStore: this.options.eventStore,
+      now: this.options.now,
+      newId: this.options.newId,
+      metadata: {
+        actor: { type: 'system', id: 'rule-engine' },
+        account_id: known.state.accountId,
+        client_id: null,
+        correlation_id: cause,
+        causation_id: cause,
+      },
+    }
+  }
+
+  private serially(ruleId: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(ruleId) ?? Promise.resolve()).then(work)
+    const tail = next.catch(() => undefined)
+    this.queues.set(ruleId, tail)
+    void tail.then(() => {
+      if (this.queues.get(ruleId) === tail) this.queues.delete(ruleId)
+    })
+    return next
+  }
+
+  private async follow(events: readonly RecordedEvent[]): Promise<void> {
+    for (const event of events) {
+      if (!ruleEvents.has(event.type)) continue
+      const recorded = event as RecordedEvent<RuleEvent>
+      const ruleId = recorded.data.ruleId
+      const known = this.rules.get(ruleId)
+      // Without the rule in memory, only its creation means anything: the rest is the
+      // history of a rule deleted before the memory was loaded.
+      if (known ? recorded.revision <= known.revision : recorded.type !== 'RuleCreated') continue
+      this.remember(ruleId, ruleDecider.evolve(known?.state ?? ruleDecider.initialState, recorded), recorded.revision)
+    }
+    this.applied = events[events.length - 1]!.position
+    const reached = this.waiters.filter((w) => w.position <= this.applied!)
+    this.waiters = this.waiters.filter((w) => w.position > this.applied!)
+    for (const waiter of reached) waiter.resolve()
+  }
+
+  private fail(error: unknown): void {
+    this.failure = error
+    this.options.logger.error({ err: error }, 'rule engine stopped following the log')
+    for (const waiter of this.waiters) waiter.reject(error)
+    this.waiters = []
+  }
+
+  /** Keeps the newest state of a rule (by stream revision) and its place in the index. */
+  private remember(ruleId: string, state: RuleState, revision: number): void {
+    const previous = this.rules.get(ruleId)
+    if (previous && revision <= previous.revision) return
+    if (state.status !== 'active') {
+      this.rules.delete(ruleId)
+      if (previous) this.unindex(ruleId, previous.state)
+      return
+    }
+    this.rules.set(ruleId, { state, revision })
+    if (previous?.state.definition === state.definition) return
+    if (previous) this.unindex(ruleId, previous.state)
+    if (!state.definition.enabled) return
+    for (const trigger of state.definition.triggers) {
+      let byChannel = this.index.get(trigger.thingId)
+      if (!byChannel) this.index.set(trigger.thingId, (byChannel = new Map()))
+      let ids = byChannel.get(trigger.channel)
+      if (!ids) byChannel.set(trigger.channel, (ids = new Set()))
+      ids.add(ruleId)
+    }
+  }
+
+  private unindex(ruleId: string, state: ExistingRule): void {
+    for (const trigger of state.definition.triggers) {
+      const byChannel = this.index.get(trigger.thingId)
+      const ids = byChannel?.get(trigger.channel)
+      if (!byChannel || !ids) continue
+      ids.delete(ruleId)
+      if (ids.size === 0) byChannel.delete(trigger.channel)
+      if (byChannel.size === 0) this.index.delete(trigger.thingId)
+    }
+  }
+}
