@@ -12,7 +12,7 @@
  * in one turn of the event loop, which the SQLite event store commits as one transaction.
  */
 import type { EventMetadata, EventStore, EventToAppend } from '../commands/event-store.ts'
-import { handleCommand } from '../commands/handle-command.ts'
+import { recordCommandOutcome } from '../commands/thing/record-command-outcome.ts'
 import { NotFoundError } from '../domain/errors.ts'
 import {
   commandOutcomeOf,
@@ -22,7 +22,6 @@ import {
   type TelemetryEvent,
   type TelemetryState,
 } from '../domain/telemetry/telemetry.ts'
-import { thingDecider, thingStreamName } from '../domain/thing/thing.ts'
 import type { ReadingHook, RecordedReading } from './reading-hook.ts'
 import type { TelemetryMessage } from './telemetry-message.ts'
 import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from './telemetry-stream.ts'
@@ -236,14 +235,11 @@ export class TelemetryProcessor {
       this.options.logger.debug({ thingId: response.thingId, seq: response.seq }, 'answer to no command of ours (a seq we never sent)')
       return
     }
-    const id = `telemetry-response:${response.thingId}:${response.seq}`
     try {
-      await handleCommand(thingDecider, thingStreamName(response.thingId), command, {
-        eventStore: this.options.eventStore,
-        now: () => new Date(response.receivedAt),
-        newId: this.options.newId,
-        metadata: { actor: { type: 'system', id: 'telemetry-processor' }, account_id: response.accountId, client_id: null, correlation_id: id, causation_id: id },
-      })
+      await recordCommandOutcome(
+        { eventStore: this.options.eventStore, now: () => new Date(response.receivedAt), newId: this.options.newId },
+        { ...command.data, accountId: response.accountId, reporter: 'telemetry' },
+      )
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error
       this.options.logger.info({ thingId: response.thingId, seq: response.seq, reason: error.message }, 'answer to an unknown command: ignored')

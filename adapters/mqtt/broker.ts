@@ -9,6 +9,12 @@
  *   the event loop, because releasing about a thousand at once overflows the stack
  *   inside mqemitter. A QoS 0 publish is routed at once (its record follows), unless the
  *   stream falls behind; held, aedes would drop it if the publisher disconnected.
+ * - aedes drops a message for a subscriber when a later-numbered one reached it first
+ *   (its per-client "dedupe" keeps only the highest packet number per broker), and a
+ *   retained or QoS 1 publish is emitted after a QoS 0 one that followed it, so a device
+ *   sending retained data then a command lost the data (moscajs/aedes#955, #994). We turn
+ *   that check off per client and drop only true duplicates (one packet matched by two
+ *   overlapping subscriptions) in `authorizeForward`.
  * - A refused publish closes the connection: MQTT 3.1.1 (3.3.5) lets a server either
  *   acknowledge and drop, or disconnect; aedes does the latter for an error, and a device
  *   writing outside its topics is misconfigured or hostile.
@@ -66,6 +72,28 @@ class ChunkedRelease {
   }
 }
 
+/** How many packet numbers per connection are remembered to recognise a duplicate. */
+const recentPackets = 1024
+
+/** Read by aedes' own dedupe: "never delivered anything", so it lets every packet through. */
+const noHighWaterMark: Record<string, number> = new Proxy(Object.create(null) as Record<string, number>, {
+  get: () => undefined,
+  set: () => true,
+  deleteProperty: () => true,
+})
+
+/** False for a packet this connection was already handed (two overlapping subscriptions). */
+function firstDelivery(recent: WeakMap<Client, Set<string>>, client: Client, packet: { brokerId?: string; brokerCounter?: number }): boolean {
+  if (!packet.brokerId) return true
+  const key = `${packet.brokerId}:${packet.brokerCounter}`
+  let seen = recent.get(client)
+  if (seen === undefined) recent.set(client, (seen = new Set()))
+  if (seen.has(key)) return false
+  seen.add(key)
+  if (seen.size > recentPackets) seen.delete(seen.values().next().value!)
+  return true
+}
+
 /** MQTT filter matching (`+` one level, `#` the rest), for the few checks aedes does not expose. */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/')
@@ -103,6 +131,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   static async start(options: MqttBrokerOptions): Promise<MqttBroker> {
     const { bridge, logger } = options
     const sessions = new WeakMap<Client, DeviceSession>()
+    const recent = new WeakMap<Client, Set<string>>()
     const release = new ChunkedRelease()
     const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
 
@@ -114,6 +143,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
           (answer) => {
             if (answer.ok) {
               sessions.set(client, answer.session)
+              ;(client as unknown as { duplicates: Record<string, number> }).duplicates = noHighWaterMark
               done(null, true)
             } else {
               done(Object.assign(new Error(answer.reason), { returnCode: answer.code }), false)
@@ -150,6 +180,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         )
       },
       authorizeForward(client, packet) {
+        if (!firstDelivery(recent, client, packet)) return null
         const expiresAt = expiryOf(packet)
         const session = sessions.get(client)
         if (expiresAt === undefined || session === undefined) return packet

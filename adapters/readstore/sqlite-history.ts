@@ -36,8 +36,9 @@ interface NumericRow {
 
 /** Components SQL aggregates (the Cayenne libraries send at most 4 values); longer readings are scanned. */
 const sqlComponents = 4
-/** Below this many points in range, reading them beats one query per bucket. */
-const scanBelow = 50_000
+/** With fewer points than this per bucket (or few in all), reading them beats one query per bucket. */
+const scanBelowPerBucket = 8
+const scanBelow = 2000
 
 const isArray = "typeof(value) = 'text' AND json_type(value) = 'array'"
 const component = (k: number): string =>
@@ -65,6 +66,7 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
         firstPoint: Statement<[number, number, number], { value: number | string }>
         lastPoint: Statement<[number, number, number], { value: number | string }>
         numeric: Record<(typeof numericFunctions)[number], Statement<[number, number, number], NumericRow>>
+        plain: Record<(typeof numericFunctions)[number], Statement<[number, number, number], { texts: number | null; v: number | null }>>
         selectCheckpoint: Statement<[string], { position: number | null; version: number }>
         upsertCheckpoint: Statement<[string, number | null, number]>
       }
@@ -127,6 +129,13 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
           ),
         ]),
       ) as Record<(typeof numericFunctions)[number], Statement<[number, number, number], NumericRow>>,
+      // Numbers only (the usual channel): a plain aggregate, several times faster than picking components.
+      plain: Object.fromEntries(
+        numericFunctions.map((fn) => [
+          fn,
+          db.prepare(`SELECT max(typeof(value) = 'text') AS texts, ${fn}(value) AS v FROM reading_points WHERE series = ? AND ts >= ? AND ts < ?`),
+        ]),
+      ) as Record<(typeof numericFunctions)[number], Statement<[number, number, number], { texts: number | null; v: number | null }>>,
       selectCheckpoint: db.prepare('SELECT position, version FROM checkpoints WHERE name = ?'),
       upsertCheckpoint: db.prepare(
         `INSERT INTO checkpoints (name, position, version) VALUES (?, ?, ?)
@@ -203,7 +212,8 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
     const id = this.seriesOf(range.thingId, range.channel)
     if (id === undefined) return boundaries.slice(1).map(() => empty)
     const s = this.s
-    if ((s.countPoints.get(id, range.from, range.to)?.n ?? 0) < scanBelow) return aggregateByScanning(this, range, boundaries, fn)
+    const points = s.countPoints.get(id, range.from, range.to)?.n ?? 0
+    if (points < Math.max(scanBelow, scanBelowPerBucket * (boundaries.length - 1))) return aggregateByScanning(this, range, boundaries, fn)
     const values: BucketValue[] = []
     for (let i = 0; i + 1 < boundaries.length; i++) {
       const from = Math.max(range.from, boundaries[i]!)
@@ -218,6 +228,11 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
         const row = (fn === 'first' ? s.firstPoint : s.lastPoint).get(id, from, to)
         values.push(row ? read(row.value) : null)
       } else {
+        const plain = s.plain[fn].get(id, from, to)!
+        if (plain.texts === null || plain.texts === 0) {
+          values.push(plain.v)
+          continue
+        }
         const row = s.numeric[fn].get(id, from, to)!
         if ((row.len ?? 0) > sqlComponents) return aggregateByScanning(this, range, boundaries, fn)
         const components = [row.c0, row.c1, row.c2, row.c3].slice(0, row.len ?? 0)

@@ -56,6 +56,12 @@ export function thingRoutes(deps: RouteDeps): Router {
     return document
   }
   const thingIdPath = { thingId: 'thing id (UUID)' }
+  /** The written thing, with last_online from the read model: the aggregate knows nothing of telemetry. */
+  const writtenView = async (accountId: string, state: ThingState): Promise<ThingView> => {
+    const view = thingViewOf(existingOf(state))
+    const document = await thingOfAccount(deps.readStore, accountId, view.id)
+    return { ...view, last_online: document?.last_online ?? 0 }
+  }
 
   /**
    * GET /v1.1/things/{id} answers, serialized, for as long as the read models stay at the
@@ -176,7 +182,7 @@ export function thingRoutes(deps: RouteDeps): Router {
     const result = await updateThing(body, accountId, thingId, deps.readStore, contextOf(req, ifMatchRevision(req)))
     await deps.readYourWrites(result.position)
     setRevisionTag(res, result.revision)
-    res.json(await withChildren(accountId, thingViewOf(existingOf(result.state))))
+    res.json(await withChildren(accountId, await writtenView(accountId, result.state)))
   })
 
   deps.openapi.add({
@@ -191,10 +197,11 @@ export function thingRoutes(deps: RouteDeps): Router {
   })
   router.delete('/v1.1/things/:thingId', deps.requireBearer, async (req, res) => {
     const thingId = thingIdOf(req)
-    const result = await deactivateThing(accountOf(req), thingId, contextOf(req))
+    const accountId = accountOf(req)
+    const result = await deactivateThing(accountId, thingId, contextOf(req))
     await deps.readYourWrites(result.position)
     setRevisionTag(res, result.revision)
-    res.json(thingViewOf(existingOf(result.state)))
+    res.json(await writtenView(accountId, result.state))
   })
 
   deps.openapi.add({

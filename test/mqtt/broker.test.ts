@@ -52,6 +52,25 @@ t.test('broker behaviour', async (t) => {
     await watcher.nextMessage((m) => m.topic === alice.topic(0, 'data/9'), "another thing's data through +")
   })
 
+  await t.test('messages overtaking each other inside the broker are all delivered, duplicates are not', async (t) => {
+    // aedes#955/#994: a retained (or QoS 1) publish is emitted after a plain QoS 0 one sent
+    // right behind it; aedes' own dedupe then dropped the first for every subscriber of both
+    const device = await connectDevice(t, url, alice.device(2))
+    await device.subscribe([alice.topic(2, 'data/+'), alice.topic(2, 'cmd/+')])
+    await Promise.all([
+      device.publish(alice.topic(2, 'data/1'), 'retained first', { retain: true }),
+      device.publish(alice.topic(2, 'data/2'), 'qos 1 second', { qos: 1 }),
+      device.publish(alice.topic(2, 'cmd/3'), 'plain third'),
+    ])
+    for (const text of ['retained first', 'qos 1 second', 'plain third']) await device.nextMessage((m) => m.text === text, text)
+    const overlapping = await connectDevice(t, url, alice.device(1))
+    await overlapping.subscribe([alice.topic(2, 'data/#'), alice.topic(2, 'data/5'), `v1/${alice.username}/things/+/data/5`])
+    await device.publish(alice.topic(2, 'data/5'), 'once', { qos: 1 })
+    await device.publish(alice.topic(2, 'data/6'), 'after', { qos: 1 })
+    await overlapping.nextMessage((m) => m.text === 'after', 'the message after')
+    t.equal(overlapping.messages.filter((m) => m.text === 'once').length, 1, 'three matching subscriptions, one copy')
+  })
+
   await t.test('a persistent session (clean=false) keeps QoS 1 messages while the device is away', async (t) => {
     const device = await connectDevice(t, url, { ...alice.device(1), clean: false })
     await device.subscribe(alice.topic(1, 'cmd/+'), 1)

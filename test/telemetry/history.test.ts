@@ -1,5 +1,6 @@
 /** GET /v1.1/things/{id}/data/{channel}: raw points, buckets with every function, calendar days across DST, validation. */
 import t from 'tap'
+import type { Test } from 'tap'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { feed, readingsOf, reading, settled } from './fixtures.ts'
@@ -135,7 +136,7 @@ t.test('more raw points than one answer holds: 400 with the limit', async (t) =>
 })
 
 /** Readings every hour, placed by the server's clock through the HTTP ingest. */
-async function hourlyReadings(t: Parameters<Parameters<typeof t.test>[1]>[0], fromIso: string, hours: number): Promise<{ server: TestServer; thingId: string; token: string }> {
+async function hourlyReadings(t: Test, fromIso: string, hours: number): Promise<{ server: TestServer; thingId: string; token: string }> {
   let clock = new Date(fromIso)
   const server = await startTestServer(t, { now: () => clock })
   const account = await deviceAccount(server, { things: 1 })

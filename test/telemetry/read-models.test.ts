@@ -51,6 +51,12 @@ t.test('last_online, device info and the latest reading of each channel', async 
     t.equal((await thing()).body.last_online, Date.parse('2026-05-01T10:07:00.000Z'))
   })
 
+  await t.test('a PUT answers the thing with its last_online too', async (t) => {
+    const res = await server.api<{ last_online: number }>('PUT', `/v1.1/things/${thingId}`, { token: account.token, body: { name: 'Renamed' } })
+    t.equal(res.status, 200)
+    t.equal(res.body.last_online, Date.parse('2026-05-01T10:07:00.000Z'))
+  })
+
   await t.test('the sys facts are kept on the thing, outside the API view', async (t) => {
     const doc = await server.capsicum.readStore.collection('things').get(thingId)
     t.strictSame(doc?.device_info, { model: 'Python', version: '1.1.0' })
@@ -77,8 +83,8 @@ t.test('last_online, device info and the latest reading of each channel', async 
     t.equal((await server.api('GET', `/v1.1/things/${thingId}/data`)).status, 401)
   })
 
-  await t.test('telemetry does not move the thing's ETag: it is no change of the thing', async (t) => {
+  await t.test('telemetry does not move the ETag of the thing: it is no change of the thing', async (t) => {
     const res = await thing()
-    t.equal(res.headers.get('etag'), '"0"')
+    t.equal(res.headers.get('etag'), '"1"', 'the one PUT moved it, the readings did not')
   })
 })
