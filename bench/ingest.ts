@@ -14,7 +14,9 @@
  *
  * Each server runs in its own process (this file with `serve-capsicum`), so the load
  * generator does not share its event loop. Environment: BENCH_DEVICES (20),
- * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000).
+ * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000);
+ * BENCH_PROFILE_DIR writes a CPU profile of the Capsicum server there; BENCH_ROLES starts it
+ * with only those roles (`api,mqtt,projector` measures the endpoint without the processor).
  * A benchmark, not a test: it exits 0 whether or not the targets are met.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startCapsicum } from '../adapters/capsicum.ts'
 import { loadConfig } from '../adapters/config.ts'
+import type { NodeRole } from '../adapters/scale-out.ts'
 
 const devices = Number(process.env.BENCH_DEVICES ?? 20)
 const readingsPerDevice = Number(process.env.BENCH_READINGS ?? 1000)
@@ -45,6 +48,7 @@ async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
   const capsicum = await startCapsicum(
     loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
+    process.env.BENCH_ROLES ? { roles: process.env.BENCH_ROLES.split(',') as NodeRole[] } : {},
   )
   const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -76,6 +80,9 @@ async function serveCapsicum(): Promise<void> {
       } else if (request.type === 'recorded') {
         send({ position: await capsicum.eventStore.headPosition() })
       } else {
+        // Settle first: two full collections, a pause for the allocator to give pages back.
+        globalThis.gc?.()
+        await new Promise((resolve) => setTimeout(resolve, 500))
         globalThis.gc?.()
         send({ rss: process.memoryUsage().rss })
       }
@@ -98,7 +105,8 @@ interface CapsicumChild {
 }
 
 function startCapsicumChild(): Promise<CapsicumChild> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-capsicum'], {
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
+  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-capsicum'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -307,20 +315,28 @@ async function main(): Promise<void> {
       process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ ${target.toFixed(1)}×: ${ratio >= target ? 'met' : 'NOT met'})\n\n`)
     }
 
+    await capsicum.stop()
+
+    // A fresh server, so the garbage of the rounds above does not blur the figure.
     process.stdout.write(`RSS per idle connection, ${idleConnections} devices\n`)
-    const idle = await capsicum.ask<Credentials>({ type: 'things', count: idleConnections })
-    const before = await capsicum.ask<{ rss: number }>({ type: 'rss' })
-    const sockets: Socket[] = []
-    for (let i = 0; i < idle.thingIds.length; i += 200) {
-      sockets.push(...(await Promise.all(idle.thingIds.slice(i, i + 200).map((id) => idleDevice(capsicum.mqttPort, id, idle.username, idle.password)))))
+    const quiet = await startCapsicumChild()
+    try {
+      const idle = await quiet.ask<Credentials>({ type: 'things', count: idleConnections })
+      const before = await quiet.ask<{ rss: number }>({ type: 'rss' })
+      const sockets: Socket[] = []
+      for (let i = 0; i < idle.thingIds.length; i += 200) {
+        sockets.push(...(await Promise.all(idle.thingIds.slice(i, i + 200).map((id) => idleDevice(quiet.mqttPort, id, idle.username, idle.password)))))
+      }
+      const after = await quiet.ask<{ rss: number }>({ type: 'rss' })
+      const perConnection = (after.rss - before.rss) / sockets.length
+      process.stdout.write(
+        `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
+          `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 20 KB: ${perConnection <= 20 * 1024 ? 'met' : 'NOT met'})\n`,
+      )
+      for (const socket of sockets) socket.destroy()
+    } finally {
+      await quiet.stop()
     }
-    const after = await capsicum.ask<{ rss: number }>({ type: 'rss' })
-    const perConnection = (after.rss - before.rss) / sockets.length
-    process.stdout.write(
-      `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
-        `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 20 KB: ${perConnection <= 20 * 1024 ? 'met' : 'NOT met'})\n`,
-    )
-    for (const socket of sockets) socket.destroy()
   } finally {
     await capsicum.stop()
     await mosquitto.stop()

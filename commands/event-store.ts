@@ -71,7 +71,18 @@ export interface SubscribeOptions {
   readonly maxBatch?: number
   /** called when the subscription fails for good (the handler threw) */
   readonly onError?: (error: unknown) => void
+  /**
+   * Deliver only events of these types. The log is mostly readings, and most followers
+   * want a few rare types: the engine skips the rest without handing them over. The
+   * handler's `through` says how far the log has been looked through, which is beyond
+   * the last event delivered; with a filter the handler may get an empty batch that only
+   * moves `through`.
+   */
+  readonly eventTypes?: readonly string[]
 }
+
+/** A subscription's handler: a batch in log order, and the position looked through (at least the batch's last). */
+export type SubscriptionHandler = (events: readonly RecordedEvent[], through: number) => Promise<void>
 
 export interface EventStore {
   /**
@@ -94,7 +105,7 @@ export interface EventStore {
    * Catches up from `fromPosition`, then delivers new events live, in order, one batch
    * at a time: the next batch waits until the handler's promise resolves.
    */
-  subscribeToAll(options: SubscribeOptions, handler: (events: readonly RecordedEvent[]) => Promise<void>): Subscription
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): Subscription
 
   /** Position of the newest event in the log, null when the log is empty. */
   headPosition(): Promise<number | null>

@@ -4,6 +4,8 @@
  * months follow its calendar, so a day is 23 or 25 hours long across a DST change. The
  * zone's offsets come from Intl.DateTimeFormat (no time zone library).
  */
+import { wallClockFormatter } from '../domain/time-zone.ts'
+
 export const intervals = ['minute', 'hour', 'day', 'week', 'month'] as const
 export type Interval = (typeof intervals)[number]
 
@@ -11,31 +13,11 @@ const minuteMs = 60_000
 const hourMs = 3_600_000
 const dayMs = 86_400_000
 
-const formatters = new Map<string, Intl.DateTimeFormat>()
-
-function formatterOf(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone)
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-    if (formatters.size > 1000) formatters.clear()
-    formatters.set(timeZone, formatter)
-  }
-  return formatter
-}
 
 /** True when `timeZone` is an IANA zone (or UTC) this runtime knows. */
 export function isTimeZone(timeZone: string): boolean {
   try {
-    formatterOf(timeZone)
+    wallClockFormatter(timeZone)
     return true
   } catch {
     return false
@@ -53,7 +35,7 @@ interface WallClock {
 
 function wallClockOf(instant: number, timeZone: string): WallClock {
   const parts: Record<string, number> = {}
-  for (const part of formatterOf(timeZone).formatToParts(instant)) {
+  for (const part of wallClockFormatter(timeZone).formatToParts(instant)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value)
   }
   return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! }

@@ -13,6 +13,7 @@ import type {
   EffectKind,
 } from '../domain/delivery/delivery.ts'
 import { unreachable } from '../domain/decider.ts'
+import { deliveryEventTypes } from '../domain/delivery/delivery.ts'
 import type { JsonValue } from '../domain/thing/thing.ts'
 import { projection } from './projection.ts'
 import type { ReadStore } from './read-store.ts'
@@ -90,15 +91,7 @@ export const deliveriesProjection = projection<DeliveryEvent, DeliveryDocument>(
   version: 1,
   collection: 'deliveries',
   indexes: ['account_id', 'status', 'cause_event_id'],
-  canHandle: [
-    'DeliveryRequested',
-    'DeliveryAttempted',
-    'DeliverySucceeded',
-    'DeliveryFailed',
-    'DeliveryDeadLettered',
-    'DeliveryUndeliverable',
-    'DeliveryRetryRequested',
-  ],
+  canHandle: deliveryEventTypes,
   documentId: (event) => event.data.deliveryId,
   evolve(document, event) {
     if (event.type === 'DeliveryRequested') {

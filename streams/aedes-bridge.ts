@@ -281,7 +281,11 @@ export async function watchRevocations(options: {
 }): Promise<Subscription> {
   const from = await options.eventStore.headPosition()
   return options.eventStore.subscribeToAll(
-    { fromPosition: from, maxBatch: 500, onError: (error) => options.logger.error({ err: error }, 'MQTT revocation watcher stopped') },
+    {
+      fromPosition: from,
+      maxBatch: 500,
+      eventTypes: ['MqttClientSecretRotated', 'ThingDeactivated', 'ThingUpdated'],
+      onError: (error) => options.logger.error({ err: error }, 'MQTT revocation watcher stopped') },
     async (events) => {
       for (const event of events) {
         const revocation = revocationOf(event)

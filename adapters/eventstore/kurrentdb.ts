@@ -50,6 +50,7 @@ import type {
   ExpectedRevision,
   RecordedEvent,
   SubscribeOptions,
+  SubscriptionHandler,
   Subscription,
 } from '../../commands/event-store.ts'
 import { ConcurrencyError } from '../../domain/errors.ts'
@@ -235,7 +236,8 @@ export class KurrentEventStore implements EventStore {
     return out
   }
 
-  subscribeToAll(options: SubscribeOptions, handler: (events: readonly RecordedEvent[]) => Promise<void>): Subscription {
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): Subscription {
+    const types = options.eventTypes === undefined ? null : new Set(options.eventTypes)
     const maxBatch = options.maxBatch ?? 1000
     const baseDelay = this.options.resubscribeDelayMs ?? 100
     let position = options.fromPosition
@@ -296,8 +298,10 @@ export class KurrentEventStore implements EventStore {
               if (recorded && (position === null || recorded.position > position)) batch.push(recorded)
             }
             if (batch.length > 0) {
-              await handler(batch) // a failure here ends the subscription (onError)
-              position = batch[batch.length - 1]!.position
+              const through = batch[batch.length - 1]!.position
+              // a failure here ends the subscription (onError)
+              await handler(types === null ? batch : batch.filter((event) => types.has(event.type)), through)
+              position = through
               attempt = 0
               continue
             }

@@ -12,6 +12,7 @@ import type {
   ExpectedRevision,
   RecordedEvent,
   SubscribeOptions,
+  SubscriptionHandler,
   Subscription,
 } from '../../commands/event-store.ts'
 import type { SqliteDatabase } from '../sqlite/database.ts'
@@ -96,6 +97,7 @@ export class SqliteEventStore implements EventStore {
   private readonly insertEvent
   private readonly selectStream
   private readonly selectAll
+  private readonly selectAllOfTypes
   private readonly selectHead
 
   constructor(
@@ -118,6 +120,12 @@ export class SqliteEventStore implements EventStore {
       .raw(true)
     this.selectAll = db
       .prepare<[number, number], EventRow>(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .raw(true)
+    this.selectAllOfTypes = db
+      .prepare<[number, number, string, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE position > ? AND position <= ? AND type IN (SELECT value FROM json_each(?))
+         ORDER BY position LIMIT ?`,
+      )
       .raw(true)
     this.selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events')
     this.appends = new GroupCommit(db, {
@@ -209,7 +217,7 @@ export class SqliteEventStore implements EventStore {
     return this.selectAll.all(fromPosition ?? -1, maxCount).map(toRecorded)
   }
 
-  subscribeToAll(options: SubscribeOptions, handler: (events: readonly RecordedEvent[]) => Promise<void>): Subscription {
+  subscribeToAll(options: SubscribeOptions, handler: SubscriptionHandler): Subscription {
     const maxBatch = options.maxBatch ?? 1000
     let position = options.fromPosition
     let stopped = false
@@ -217,10 +225,23 @@ export class SqliteEventStore implements EventStore {
     const notify = (): void => wake?.()
     this.listeners.add(notify)
 
+    const types = options.eventTypes === undefined ? null : JSON.stringify(options.eventTypes)
+    /** the next batch and the position it looks through; null when nothing is new */
+    const next = (): { events: RecordedEvent[]; through: number } | null => {
+      if (types === null) {
+        const events = this.readAllNow(position, maxBatch)
+        return events.length === 0 ? null : { events, through: events[events.length - 1]!.position }
+      }
+      const head = this.selectHead.get()?.position ?? null
+      if (head === null || (position !== null && head <= position)) return null
+      const events = this.selectAllOfTypes.all(position ?? -1, head, types, maxBatch).map(toRecorded)
+      return { events, through: events.length === maxBatch ? events[events.length - 1]!.position : head }
+    }
+
     const run = async (): Promise<void> => {
       while (!stopped) {
-        const events = this.readAllNow(position, maxBatch)
-        if (events.length === 0) {
+        const batch = next()
+        if (batch === null) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, this.pollIntervalMs)
             wake = () => {
@@ -231,8 +252,8 @@ export class SqliteEventStore implements EventStore {
           wake = undefined
           continue
         }
-        await handler(events)
-        position = events[events.length - 1]!.position
+        await handler(batch.events, batch.through)
+        position = batch.through
       }
     }
     const running = run().catch((error: unknown) => {

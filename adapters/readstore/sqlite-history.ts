@@ -19,7 +19,7 @@ import {
   type SeriesRange,
   type StoredPoint,
 } from '../../projections/reading-history.ts'
-import type { SqliteDatabase } from '../sqlite/database.ts'
+import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 
 type PointRow = [ts: number, position: number, value: number | string]
 
@@ -167,7 +167,7 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
   async commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void> {
     const s = this.s
     const created = new Map<string, number>()
-    this.db.transaction(() => {
+    commitDerived(this.db, () => {
       for (const point of points) {
         const key = seriesKey(point.thingId, point.channel)
         let id = created.get(key) ?? this.seriesOf(point.thingId, point.channel)
@@ -178,7 +178,7 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
         s.insertPoint.run(id, point.ts, point.position, stored(point.value))
       }
       s.upsertCheckpoint.run(readingHistoryName, checkpoint.position, checkpoint.version)
-    })()
+    })
     // Only once committed: a rolled-back series id must not be remembered.
     for (const [key, id] of created) this.series.set(key, id)
   }

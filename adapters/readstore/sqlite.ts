@@ -13,7 +13,7 @@ import type {
   ReadStore,
   Scalar,
 } from '../../projections/read-store.ts'
-import type { SqliteDatabase } from '../sqlite/database.ts'
+import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import type { Statement } from 'better-sqlite3'
 import { SqliteReadingHistory } from './sqlite-history.ts'
 
@@ -146,7 +146,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(changes: readonly DocumentChange[], checkpoints: ReadonlyMap<string, Checkpoint>): Promise<void> {
-    this.db.transaction(() => {
+    commitDerived(this.db, () => {
       for (const change of changes) {
         if (change.doc === null) {
           this.statement(this.deletes, change.collection).run(change.id)
@@ -157,7 +157,7 @@ export class SqliteReadStore implements ReadStore {
       for (const [name, checkpoint] of checkpoints) {
         this.upsertCheckpoint.run(name, checkpoint.position, checkpoint.version)
       }
-    })()
+    })
   }
 
   private statement<S>(statements: Map<string, S>, collection: string): S {

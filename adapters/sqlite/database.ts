@@ -24,3 +24,19 @@ export function openDatabase(dataDir: string, fileName = 'capsicum.db'): SqliteD
   db.pragma('wal_autocheckpoint = 10000')
   return db
 }
+
+/**
+ * Runs `write` in a transaction whose commit does not wait for the disk. Only for what is
+ * derived from the log (read models, checkpoints, consumer offsets), which a rebuild or a
+ * redelivery restores. A process crash loses nothing either way; a power loss can drop
+ * only a tail of the WAL, so such a commit never survives without the durable commits
+ * before it: a read model is never ahead of the events it was built from.
+ */
+export function commitDerived(db: SqliteDatabase, write: () => void): void {
+  db.pragma('synchronous = NORMAL')
+  try {
+    db.transaction(write)()
+  } finally {
+    db.pragma('synchronous = FULL')
+  }
+}

@@ -13,7 +13,7 @@ import type {
   TelemetryRecordToProduce,
   TelemetryStream,
 } from '../../streams/telemetry-stream.ts'
-import type { SqliteDatabase } from '../sqlite/database.ts'
+import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import { GroupCommit } from '../sqlite/group-commit.ts'
 
 interface RecordRow {
@@ -135,10 +135,9 @@ export class SqliteTelemetryStream implements TelemetryStream {
       while (!stopped) {
         // Offsets are re-read every round so that a seek takes effect on a running consumer.
         const committed = await this.committedOffsets(options.groupId)
-        let delivered = false
+        const batches: TelemetryBatch[] = []
         for (let partition = 0; partition < this.partitionCount && !stopped; partition++) {
-          const from = committed.get(partition) ?? 0
-          const rows = this.selectRecords.all(partition, from, maxBatch)
+          const rows = this.selectRecords.all(partition, committed.get(partition) ?? 0, maxBatch)
           if (rows.length === 0) continue
           const records: TelemetryRecord[] = rows.map((row) => ({
             partition: row.partition,
@@ -147,10 +146,17 @@ export class SqliteTelemetryStream implements TelemetryStream {
             value: row.value,
             timestamp: row.ts,
           }))
-          await handler({ partition, records })
-          this.upsertOffset.run(options.groupId, partition, records[records.length - 1]!.offset + 1)
-          delivered = true
+          batches.push({ partition, records })
         }
+        // Partitions are independent, so their batches are handled together (as Kafka's
+        // concurrent partitions are): what the handlers write lands in one group commit,
+        // and the offsets of those that succeeded are committed in one transaction.
+        const outcomes = await Promise.allSettled(batches.map((batch) => handler(batch)))
+        const succeeded = batches.filter((_, i) => outcomes[i]!.status === 'fulfilled')
+        this.commitOffsets(options.groupId, succeeded)
+        const failed = outcomes.find((outcome) => outcome.status === 'rejected')
+        if (failed) throw failed.reason
+        const delivered = batches.length > 0
         if (!delivered && !stopped) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, this.pollIntervalMs)
@@ -176,6 +182,13 @@ export class SqliteTelemetryStream implements TelemetryStream {
         await running
       },
     }
+  }
+
+  private commitOffsets(groupId: string, batches: readonly TelemetryBatch[]): void {
+    if (batches.length === 0) return
+    commitDerived(this.db, () => {
+      for (const { partition, records } of batches) this.upsertOffset.run(groupId, partition, records[records.length - 1]!.offset + 1)
+    })
   }
 
   async seek(groupId: string, partition: number, target: SeekTarget): Promise<void> {

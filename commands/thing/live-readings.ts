@@ -9,7 +9,7 @@
  * duplicate (see followThing).
  */
 import type { EventStore, RecordedEvent, Subscription } from '../event-store.ts'
-import { telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
+import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
 
 type Listener = (event: RecordedEvent) => void
 
@@ -53,6 +53,8 @@ export class LiveTelemetry {
       {
         fromPosition: head,
         maxBatch: 1000,
+        // every fact of the telemetry streams, so a follower sees their revisions without gaps
+        eventTypes: telemetryEventTypes,
         onError: (error) => {
           const failed = this.failure
           this.failure = []

@@ -21,6 +21,7 @@
  * Times have one-second precision: the start's milliseconds are dropped.
  */
 import rrule from 'rrule'
+import { wallClockFormatter } from '../time-zone.ts'
 
 const { RRule } = rrule
 
@@ -52,32 +53,12 @@ const DAY = 24 * HOUR
 
 // Time zones ---------------------------------------------------------------------------
 
-const formatters = new Map<string, Intl.DateTimeFormat>()
-
-function formatterOf(tz: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(tz)
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-    formatters.set(tz, formatter)
-  }
-  return formatter
-}
-
 /** The zone's canonical IANA name ("america/los_angeles" → "America/Los_Angeles"); null if there is no such zone. */
 export function canonicalTimeZone(tz: string): string | null {
   // Intl also takes offsets ("+01:00"): not IANA names, and blind to daylight saving.
   if (!/^[A-Za-z]/.test(tz)) return null
   try {
-    return formatterOf(tz).resolvedOptions().timeZone
+    return wallClockFormatter(tz).resolvedOptions().timeZone
   } catch {
     return null
   }
@@ -86,7 +67,7 @@ export function canonicalTimeZone(tz: string): string | null {
 /** The wall time in `tz` at an instant, as floating milliseconds. */
 export function wallTimeOf(instant: number, tz: string): number {
   const fields: Record<string, number> = {}
-  for (const part of formatterOf(tz).formatToParts(instant)) {
+  for (const part of wallClockFormatter(tz).formatToParts(instant)) {
     if (part.type !== 'literal') fields[part.type] = Number(part.value)
   }
   const wall = Date.UTC(fields.year!, fields.month! - 1, fields.day!, fields.hour!, fields.minute!, fields.second!)

@@ -65,8 +65,8 @@ export class RuleEngine implements ReadingHook {
     this.applied = loaded?.position ?? null
     this.failure = undefined
     this.subscription = eventStore.subscribeToAll(
-      { fromPosition: this.applied, maxBatch: 1000, onError: (error) => this.fail(error) },
-      async (events) => this.follow(events),
+      { fromPosition: this.applied, maxBatch: 1000, eventTypes: [...ruleEvents], onError: (error) => this.fail(error) },
+      async (events, through) => this.follow(events, through),
     )
     await this.catchUp()
     logger.info({ rules: this.rules.size, from: loaded ? 'read model' : 'log' }, 'rule engine started')
@@ -141,7 +141,7 @@ export class RuleEngine implements ReadingHook {
     return next
   }
 
-  private async follow(events: readonly RecordedEvent[]): Promise<void> {
+  private async follow(events: readonly RecordedEvent[], through: number): Promise<void> {
     for (const event of events) {
       if (!ruleEvents.has(event.type)) continue
       const recorded = event as RecordedEvent<RuleEvent>
@@ -152,7 +152,7 @@ export class RuleEngine implements ReadingHook {
       if (known ? recorded.revision <= known.revision : recorded.type !== 'RuleCreated') continue
       this.remember(ruleId, ruleDecider.evolve(known?.state ?? ruleDecider.initialState, recorded), recorded.revision)
     }
-    this.applied = events[events.length - 1]!.position
+    this.applied = through
     const reached = this.waiters.filter((w) => w.position <= this.applied!)
     this.waiters = this.waiters.filter((w) => w.position > this.applied!)
     for (const waiter of reached) waiter.resolve()

@@ -396,6 +396,39 @@ export function eventStoreContract(t: Test, name: string, open: OpenEventStore):
       )
     })
 
+    t.test('subscribeToAll with eventTypes delivers only those types, and `through` passes the others', async (t) => {
+      const { store } = await open(t)
+      const typed = (type: string): EventToAppend => ({ ...event(), type })
+      const wanted = [typed('RareThing'), typed('OtherRareThing')]
+      const before = [typed('Common'), typed('Common')]
+      await store.appendToStream(streamName(), [...before, wanted[0]!, typed('Common')], { expectedRevision: 'no_stream' })
+      const throughs: number[] = []
+      const delivered: RecordedEvent[] = []
+      const sentinel = deferred<void>()
+      const subscription = store.subscribeToAll(
+        { fromPosition: null, maxBatch: 10, eventTypes: ['RareThing', 'OtherRareThing'] },
+        async (batch, through) => {
+          delivered.push(...batch)
+          throughs.push(through)
+          if (delivered.some((e) => e.id === wanted[1]!.id)) sentinel.resolve()
+        },
+      )
+      const stop = stopOnce(t, subscription)
+      const tail = await store.appendToStream(streamName(), [typed('Common'), wanted[1]!, typed('Common')], { expectedRevision: 'no_stream' })
+      await within(sentinel.promise, 'the second rare event')
+      // `through` reaches the head once the common events after it are looked through.
+      while ((throughs.at(-1) ?? -1) < tail.position) {
+        await store.appendToStream(streamName(), [typed('Common')], { expectedRevision: 'no_stream' })
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        if (throughs.length > 1000) break
+      }
+      await stop()
+      t.strictSame(delivered.map((e) => e.id), wanted.map((e) => e.id), 'only the wanted types, in order, once')
+      t.ok(throughs.every((through, i) => i === 0 || through >= throughs[i - 1]!), '`through` never goes back')
+      t.ok(delivered.every((e) => throughs.some((through) => through >= e.position)), '`through` covers every delivered event')
+      t.ok(throughs.at(-1)! >= tail.position, '`through` passes events of other types')
+    })
+
     t.test('subscribeToAll catches up on more events than one batch holds', async (t) => {
       const { store } = await open(t)
       const written = events(25)
