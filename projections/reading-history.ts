@@ -11,6 +11,7 @@ import type { SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Checkpoint } from './read-store.ts'
 import type { RunnerLogger } from './runner.ts'
+import { PositionWaiters } from './position-waiters.ts'
 
 export type ReadingValue = number | readonly number[] | string
 
@@ -74,19 +75,13 @@ export function pointOf(event: RecordedEvent<SensorReadingRecorded>): HistoryPoi
   return { thingId: event.data.thingId, channel: event.data.channel, ts: Date.parse(event.data.at), position: event.position, value: event.data.value }
 }
 
-interface Waiter {
-  readonly position: number
-  readonly resolve: (reached: boolean) => void
-  readonly timer: NodeJS.Timeout
-}
-
 /** Follows the log and adds each SensorReadingRecorded to the history, one commit per batch. */
 export class ReadingHistoryProjector {
   private subscription: Subscription | undefined
   private reached: number | null = null
   /** the checkpoint on disk */
   private stored: number | null = null
-  private waiters: Waiter[] = []
+  private readonly waiters = new PositionWaiters()
 
   constructor(
     private readonly options: {
@@ -121,7 +116,7 @@ export class ReadingHistoryProjector {
       },
       async (events, through) => {
         await this.apply(events, through)
-        this.release()
+        this.waiters.release(this.reached)
       },
     )
   }
@@ -129,11 +124,7 @@ export class ReadingHistoryProjector {
   async stop(): Promise<void> {
     await this.subscription?.stop()
     this.subscription = undefined
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer)
-      waiter.resolve(false)
-    }
-    this.waiters = []
+    this.waiters.cancelAll()
   }
 
   /** Drops the history and adds every reading of the log again (the runner must be stopped). */
@@ -155,18 +146,7 @@ export class ReadingHistoryProjector {
 
   /** Resolves true once the history holds every event up to `position`, false after `timeoutMs`. */
   waitFor(position: number, timeoutMs: number): Promise<boolean> {
-    if (this.reached !== null && this.reached >= position) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        position,
-        resolve,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter)
-          resolve(false)
-        }, timeoutMs),
-      }
-      this.waiters.push(waiter)
-    })
+    return this.waiters.wait(this.reached, position, timeoutMs)
   }
 
   private async apply(events: readonly RecordedEvent[], through: number): Promise<void> {
@@ -180,17 +160,6 @@ export class ReadingHistoryProjector {
       this.stored = through
     }
     this.reached = through
-  }
-
-  private release(): void {
-    const reached = this.reached
-    if (reached === null) return
-    this.waiters = this.waiters.filter((waiter) => {
-      if (waiter.position > reached) return true
-      clearTimeout(waiter.timer)
-      waiter.resolve(true)
-      return false
-    })
   }
 }
 

@@ -9,6 +9,7 @@
 import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
 import type { AnyProjection } from './projection.ts'
 import type { Checkpoint, Document, ReadStore } from './read-store.ts'
+import { PositionWaiters } from './position-waiters.ts'
 
 export interface RunnerLogger {
   info(object: object, message: string): void
@@ -29,18 +30,12 @@ export interface ProjectionRunnerOptions {
 /** collection → document id → the document as folded so far */
 type PendingDocuments = Map<string, Map<string, { collection: string; id: string; doc: Document | null; position: number }>>
 
-interface Waiter {
-  readonly position: number
-  readonly resolve: (reached: boolean) => void
-  readonly timer: NodeJS.Timeout
-}
-
 export type RunnerStatus = 'stopped' | 'running' | 'failed'
 
 export class ProjectionRunner {
   private readonly checkpoints = new Map<string, Checkpoint>()
   private subscription: Subscription | undefined
-  private waiters: Waiter[] = []
+  private readonly waiters = new PositionWaiters()
   private reached: number | null = null
   private failure: unknown
   status: RunnerStatus = 'stopped'
@@ -85,11 +80,7 @@ export class ProjectionRunner {
     await this.subscription?.stop()
     this.subscription = undefined
     if (this.status === 'running') this.status = 'stopped'
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer)
-      waiter.resolve(false)
-    }
-    this.waiters = []
+    this.waiters.cancelAll()
   }
 
   /**
@@ -135,18 +126,7 @@ export class ProjectionRunner {
    * after `timeoutMs` (the caller answers anyway; the read model will catch up).
    */
   waitFor(position: number, timeoutMs: number): Promise<boolean> {
-    if (this.reached !== null && this.reached >= position) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        position,
-        resolve,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter)
-          resolve(false)
-        }, timeoutMs),
-      }
-      this.waiters.push(waiter)
-    })
+    return this.waiters.wait(this.reached, position, timeoutMs)
   }
 
   private async prepare(): Promise<void> {
@@ -180,7 +160,7 @@ export class ProjectionRunner {
       const stored = [...this.checkpoints.values()].reduce((low, c) => Math.min(low, c.position ?? -1), Infinity)
       if (through - stored < 10_000) {
         this.reached = through
-        this.releaseWaiters()
+        this.waiters.release(this.reached)
         return
       }
     }
@@ -223,18 +203,7 @@ export class ProjectionRunner {
     await this.options.readStore.commit([...documents.values()].flatMap((byId) => [...byId.values()]), checkpoints)
     for (const [name, checkpoint] of checkpoints) this.checkpoints.set(name, checkpoint)
     this.reached = last
-    this.releaseWaiters()
-  }
-
-  private releaseWaiters(): void {
-    const reached = this.reached
-    if (reached === null) return
-    this.waiters = this.waiters.filter((waiter) => {
-      if (waiter.position > reached) return true
-      clearTimeout(waiter.timer)
-      waiter.resolve(true)
-      return false
-    })
+    this.waiters.release(this.reached)
   }
 
   private fail(error: unknown): void {
