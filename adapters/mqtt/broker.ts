@@ -3,12 +3,13 @@
  * a certificate is configured, and WebSocket at `/mqtt` on the HTTP server. With Redis
  * (cluster mode) sessions, retained messages and the fan-out between nodes live there.
  *
- * Two aedes details matter here:
+ * Some aedes details matter here:
  * - `authorizePublish` holds a QoS 1 publish until its record is durable: aedes writes
- *   the PUBACK only after the callback. Held callbacks are released a few per turn of
- *   the event loop, because releasing about a thousand at once overflows the stack
- *   inside mqemitter. A QoS 0 publish is routed at once (its record follows), unless the
- *   stream falls behind; held, aedes would drop it if the publisher disconnected.
+ *   the PUBACK only after the callback. A QoS 0 publish is routed at once (its record
+ *   follows), unless the stream falls behind; held, aedes would drop it if the publisher
+ *   disconnected. The emitter has no limit on deliveries at once (`unlimitedDeliveries`):
+ *   with aedes' default of 100, releasing a thousand held publishes at once also
+ *   overflowed the stack inside mqemitter.
  * - aedes drops a message for a subscriber when a later-numbered one reached it first
  *   (its per-client "dedupe" keeps only the highest packet number per broker), and a
  *   retained or QoS 1 publish is emitted after a QoS 0 one that followed it, so a device
@@ -32,6 +33,7 @@ import type { AedesBridge, DeviceSession, Revocation } from '../../streams/aedes
 import type { CommandPublisher } from '../../streams/reactors/device-commands.ts'
 import type { DevicePublisher } from '../../streams/device-publisher.ts'
 import type { Config } from '../config.ts'
+import { batchQoS0Deliveries } from './batched-delivery.ts'
 import { openRedisCluster, type RedisCluster } from './redis.ts'
 
 export interface MqttBrokerOptions {
@@ -49,28 +51,14 @@ export interface MqttBrokerOptions {
   readonly watchRevocations?: (revoke: (revocation: Revocation) => void) => Promise<Subscription>
 }
 
-/** How many held publish callbacks are released per turn of the event loop. */
-const releaseChunk = 64
-
-/** Runs callbacks a few per turn of the event loop (see the aedes note above). */
-class ChunkedRelease {
-  private readonly queue: (() => void)[] = []
-  private scheduled = false
-
-  add(callback: () => void): void {
-    this.queue.push(callback)
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(this.run)
-    }
-  }
-
-  private readonly run = (): void => {
-    for (const callback of this.queue.splice(0, releaseChunk)) callback()
-    if (this.queue.length > 0) setImmediate(this.run)
-    else this.scheduled = false
-  }
-}
+/**
+ * aedes' emitter delivers at most `concurrency` messages at once (100 by default) and
+ * queues the rest in an array it shifts from, which costs time growing with the queue:
+ * a burst of ten thousand readings spent most of its CPU there. Without the limit a
+ * publisher is still held back, by its own connection: aedes reads its next packets only
+ * once the last ones were delivered. 0 is "no limit" for mqemitter.
+ */
+export const unlimitedDeliveries = 0
 
 /** How many packet numbers per connection are remembered to recognise a duplicate. */
 const recentPackets = 1024
@@ -132,12 +120,12 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
     const { bridge, logger } = options
     const sessions = new WeakMap<Client, DeviceSession>()
     const recent = new WeakMap<Client, Set<string>>()
-    const release = new ChunkedRelease()
     const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
 
     const handlers: AedesOptions = {
       // thing ids are UUIDs: longer than MQTT 3.1's 23 characters, which aedes enforces by default
       maxClientsIdLength: 128,
+      concurrency: unlimitedDeliveries,
       authenticate(client, username, password, done) {
         bridge.authenticate(client.id, username, password).then(
           (answer) => {
@@ -171,11 +159,11 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
           return done(null)
         }
         recorded.then(
-          () => release.add(() => done(null)),
+          () => done(null),
           (error: unknown) => {
             failed(error)
             // no PUBACK: the device sends it again
-            release.add(() => done(error instanceof Error ? error : new Error(String(error))))
+            done(error instanceof Error ? error : new Error(String(error)))
           },
         )
       },
@@ -244,7 +232,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        this.aedes.handle(createWebSocketStream(ws), req)
+        this.accept(createWebSocketStream(ws), req)
       })
     }
     server.on('upgrade', onUpgrade)
@@ -269,13 +257,17 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   private async listen(): Promise<void> {
     const { mqtt } = this.options
     const handle = (socket: Socket): void => {
-      this.aedes.handle(socket)
+      this.accept(socket)
     }
     if (mqtt.port !== null) this.port = await this.listenOn(createNetServer(handle), mqtt.port)
     if (mqtt.tlsCertFile && mqtt.tlsKeyFile) {
       const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2' }, handle)
       this.tlsPort = await this.listenOn(tls, mqtt.tlsPort)
     }
+  }
+
+  private accept(stream: Duplex, req?: IncomingMessage): void {
+    batchQoS0Deliveries(this.aedes, this.aedes.handle(stream, req))
   }
 
   private listenOn(server: NetServer, port: number): Promise<number> {

@@ -35,8 +35,9 @@ export async function openRedisCluster(url: string, prefix: string): Promise<Red
     throw new Error(`Redis at REDIS_URL cannot be reached for the MQTT cluster mode: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
   const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter }).MQEmitterRedisPrefix
-  // the same matching aedes' own in-memory emitter uses ([MQTT-4.7.1-3])
-  const mq = new Emitter(`${prefix}/`, { subConn: sub, pubConn: pub, concurrency: 100, matchEmptyLevels: true })
+  // the same matching aedes' own in-memory emitter uses ([MQTT-4.7.1-3]), and no limit
+  // on deliveries at once (see `unlimitedDeliveries` in broker.ts)
+  const mq = new Emitter(`${prefix}/`, { subConn: sub, pubConn: pub, concurrency: 0, matchEmptyLevels: true })
   const persistence = aedesPersistenceRedis({ conn: keys, maxSessionDelivery: 1000 })
   return {
     mq,
