@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
+import type { RecordedEvent } from '../../commands/event-store.ts'
+import { within } from '../helpers/async.ts'
 import { SqliteEventStore } from '../../adapters/eventstore/sqlite.ts'
 import { SqliteReadStore } from '../../adapters/readstore/sqlite.ts'
 import { openDatabase, type SqliteDatabase } from '../../adapters/sqlite/database.ts'
@@ -91,3 +93,70 @@ telemetryStreamContract(
     (stream, close, reopen) => ({ stream, close, reopen }),
   ),
 )
+
+// Followers that keep up read the newest events from the store's memory, not the table.
+// What they get must be what the table holds, whatever else happened in the same commit.
+t.test('SQLite event store: followers reading from memory see exactly what the table holds', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-tail-'))
+  const db = openDatabase(dir)
+  const store = new SqliteEventStore(db)
+  // a second connection writing to the same file, as another writer would
+  const otherDb = openDatabase(dir)
+  const other = new SqliteEventStore(otherDb)
+  t.teardown(async () => {
+    await store.close()
+    await other.close()
+    db.close()
+    otherDb.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const metadata = { actor: { type: 'system', id: 'test' }, account_id: 'a', client_id: null, correlation_id: 'c', causation_id: 'c', time: '2026-11-26T00:00:00.000Z' } as const
+  const event = (id: string, type = 'Noted'): { id: string; type: string; data: unknown; metadata: typeof metadata } => ({
+    id,
+    type,
+    data: { id, at: new Date('2026-11-26T01:02:03Z'), nested: { list: [1, 2.5, 'x'] }, missing: undefined },
+    metadata,
+  })
+  const seen: RecordedEvent[] = []
+  let wake: (() => void) | undefined
+  const subscription = store.subscribeToAll({ fromPosition: null, eventTypes: ['Noted'] }, async (events) => {
+    seen.push(...events)
+    wake?.()
+  })
+  t.teardown(() => subscription.stop())
+  const until = (count: number): Promise<void> =>
+    within(
+      new Promise<void>((resolve) => {
+        if (seen.length >= count) return resolve()
+        wake = () => seen.length >= count && resolve()
+      }),
+      `${count} events`,
+      10_000,
+    )
+
+  await store.appendToStream('s-1', [event('e1')], { expectedRevision: 'no_stream' })
+  await until(1)
+  // one group: an append that fails its expected revision, one that succeeds, an event of another type
+  const outcomes = await Promise.allSettled([
+    store.appendToStream('s-1', [event('lost')], { expectedRevision: 5 }),
+    store.appendToStream('s-2', [event('e2'), event('other', 'Ignored'), event('e3')], { expectedRevision: 'no_stream' }),
+  ])
+  t.equal(outcomes[0].status, 'rejected', 'the conflicting append fails')
+  await until(3)
+  // another writer's event, then ours: the follower must not skip the other's
+  await other.appendToStream('s-3', [event('e4')], { expectedRevision: 'no_stream' })
+  await store.appendToStream('s-1', [event('e5')], { expectedRevision: 0 })
+  await until(5)
+
+  const table = (await store.readAll({ fromPosition: null, maxCount: 100 })).filter((e) => e.type === 'Noted')
+  t.strictSame(
+    seen.map((e) => e.id),
+    ['e1', 'e2', 'e3', 'e4', 'e5'],
+    'every event once, in order; not the failed append, not the other type',
+  )
+  t.strictSame(
+    seen.map((e) => ({ id: e.id, stream: e.streamName, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
+    table.map((e) => ({ id: e.id, stream: e.streamName, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
+    'the same events, data and metadata as the table gives (a Date as its text, undefined left out)',
+  )
+})
