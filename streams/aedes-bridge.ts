@@ -89,6 +89,8 @@ export function commandSeqOf(payload: Uint8Array): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
+const done = Promise.resolve()
+
 const isTelemetry = (topic: CayenneTopic): boolean => topic.kind !== 'device-bound' && topic.kind !== 'other'
 
 export class AedesBridge {
@@ -136,37 +138,44 @@ export class AedesBridge {
    * when the topic is not telemetry (commands and other device-bound traffic are only
    * routed). Never rejects for what a device sent; only when the stream fails.
    */
-  async publish(session: DeviceSession, topic: string, payload: Uint8Array): Promise<void> {
+  publish(session: DeviceSession, topic: string, payload: Uint8Array): Promise<void> {
     const parsed = parseTopic(topic)
     // an empty payload clears a retained message: nothing to record
-    if (parsed === null || !isTelemetry(parsed) || payload.byteLength === 0) return
+    if (parsed === null || !isTelemetry(parsed) || payload.byteLength === 0) return done
+    // a device publishing for itself, the common case, needs no lookup (and no extra turn)
+    if (parsed.thingId === session.clientId) return this.record(session, parsed, topic, payload, session.thing)
+    return this.thingFor(session, parsed.thingId).then((thing) => this.record(session, parsed, topic, payload, thing))
+  }
+
+  private record(session: DeviceSession, parsed: CayenneTopic, topic: string, payload: Uint8Array, thing: DeviceThing | undefined): Promise<void> {
     const receivedAt = this.deps.now()
-    const base = { thingId: parsed.thingId, accountId: session.accountId, receivedAt: receivedAt.toISOString() }
-    const thing = await this.thingFor(session, parsed.thingId)
+    const thingId = parsed.thingId
+    const accountId = session.accountId
+    const at = receivedAt.toISOString()
     let message: TelemetryMessage
     if (thing === undefined || thing.status !== 'ACTIVE') {
       const reason = thing === undefined ? 'unknown thing' : `thing is ${thing.status}`
-      message = { ...base, kind: 'rejected', source: 'mqtt', topic, payload: base64Of(payload), reason }
+      message = { thingId, accountId, receivedAt: at, kind: 'rejected', source: 'mqtt', topic, payload: base64Of(payload), reason }
     } else {
       const meaning = interpretSafely(parsed, payload, thing.codec)
       switch (meaning.kind) {
         case 'ignored':
-          return
+          return done
         case 'readings':
-          message = { ...base, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings }
+          message = { thingId, accountId, receivedAt: at, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings }
           break
         case 'response':
-          message = { ...base, kind: 'response', seq: meaning.seq, ok: meaning.ok, message: meaning.message }
+          message = { thingId, accountId, receivedAt: at, kind: 'response', seq: meaning.seq, ok: meaning.ok, message: meaning.message }
           break
         case 'sys':
-          message = { ...base, kind: 'sys', key: meaning.key, value: meaning.value }
+          message = { thingId, accountId, receivedAt: at, kind: 'sys', key: meaning.key, value: meaning.value }
           break
         case 'rejected':
-          message = { ...base, kind: 'rejected', source: 'mqtt', topic, payload: base64Of(payload), reason: meaning.reason }
+          message = { thingId, accountId, receivedAt: at, kind: 'rejected', source: 'mqtt', topic, payload: base64Of(payload), reason: meaning.reason }
           break
       }
     }
-    await this.deps.write({ key: parsed.thingId, value: JSON.stringify(message), timestamp: receivedAt.getTime() })
+    return this.deps.write({ key: thingId, value: JSON.stringify(message), timestamp: receivedAt.getTime() })
   }
 
   /** The connection is up (after CONNACK): the processor sets `last_online` from it. */

@@ -34,8 +34,18 @@ function fnv1a(text: string): number {
   return hash >>> 0
 }
 
+/**
+ * How many of each partition's newest records stay in memory: a consumer that keeps up
+ * reads them from there rather than from the table.
+ */
+const recentPerPartition = 2048
+
 export class SqliteTelemetryStream implements TelemetryStream {
   private readonly nextOffsets: number[]
+  /** per partition, its newest committed records, contiguous by offset */
+  private readonly recent: TelemetryRecord[][]
+  /** records written by the group being committed; they reach `recent` once it commits */
+  private staged: TelemetryRecord[] = []
   private readonly produces: GroupCommit<readonly TelemetryRecordToProduce[], { partition: number; offset: number }[]>
   private readonly listeners = new Set<() => void>()
 
@@ -72,6 +82,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
       'SELECT max(offset) AS offset FROM telemetry WHERE partition = ?',
     )
     this.nextOffsets = Array.from({ length: partitionCount }, (_, p) => (maxOffset.get(p)?.offset ?? -1) + 1)
+    this.recent = Array.from({ length: partitionCount }, () => [])
     this.insertRecord = db.prepare<[number, number, string, string, number]>(
       'INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)',
     )
@@ -90,12 +101,20 @@ export class SqliteTelemetryStream implements TelemetryStream {
     )
     let offsetsBeforeGroup: number[] = []
     this.produces = new GroupCommit(db, {
-      begin: () => (offsetsBeforeGroup = [...this.nextOffsets]),
+      begin: () => {
+        offsetsBeforeGroup = [...this.nextOffsets]
+        this.staged = []
+      },
       write: (records) => this.produceWithinTransaction(records),
       committed: () => {
+        for (const record of this.staged) this.remember(record)
+        this.staged = []
         for (const notify of this.listeners) notify()
       },
-      abandoned: () => offsetsBeforeGroup.forEach((offset, p) => (this.nextOffsets[p] = offset)),
+      abandoned: () => {
+        offsetsBeforeGroup.forEach((offset, p) => (this.nextOffsets[p] = offset))
+        this.staged = []
+      },
     })
   }
 
@@ -111,17 +130,36 @@ export class SqliteTelemetryStream implements TelemetryStream {
   private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
     const before = [...this.nextOffsets]
     try {
-      return records.map((record) => {
+      const written = records.map((record): TelemetryRecord => {
         const partition = this.partitionFor(record.key)
         const offset = this.nextOffsets[partition]!
         this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
         this.nextOffsets[partition] = offset + 1
-        return { partition, offset }
+        return { partition, offset, key: record.key, value: record.value, timestamp: record.timestamp }
       })
+      this.staged.push(...written)
+      return written.map(({ partition, offset }) => ({ partition, offset }))
     } catch (error) {
       before.forEach((offset, p) => (this.nextOffsets[p] = offset))
       throw error
     }
+  }
+
+  private remember(record: TelemetryRecord): void {
+    const recent = this.recent[record.partition]!
+    const last = recent[recent.length - 1]
+    if (last !== undefined && record.offset !== last.offset + 1) recent.length = 0
+    recent.push(record)
+    if (recent.length > recentPerPartition * 2) recent.splice(0, recent.length - recentPerPartition)
+  }
+
+  /** A partition's records from `from` on, out of memory; null when memory does not reach back that far. */
+  private recentRecords(partition: number, from: number, maxBatch: number): TelemetryRecord[] | null {
+    const recent = this.recent[partition]!
+    const first = recent[0]
+    if (first === undefined || first.offset > from) return null
+    const start = from - first.offset
+    return recent.slice(start, start + maxBatch)
   }
 
   consume(options: ConsumeOptions, handler: (batch: TelemetryBatch) => Promise<void>): TelemetryConsumer {
@@ -137,16 +175,17 @@ export class SqliteTelemetryStream implements TelemetryStream {
         const committed = await this.committedOffsets(options.groupId)
         const batches: TelemetryBatch[] = []
         for (let partition = 0; partition < this.partitionCount && !stopped; partition++) {
-          const rows = this.selectRecords.all(partition, committed.get(partition) ?? 0, maxBatch)
-          if (rows.length === 0) continue
-          const records: TelemetryRecord[] = rows.map((row) => ({
-            partition: row.partition,
-            offset: row.offset,
-            key: row.key,
-            value: row.value,
-            timestamp: row.ts,
-          }))
-          batches.push({ partition, records })
+          const from = committed.get(partition) ?? 0
+          const records =
+            this.recentRecords(partition, from, maxBatch) ??
+            this.selectRecords.all(partition, from, maxBatch).map((row) => ({
+              partition: row.partition,
+              offset: row.offset,
+              key: row.key,
+              value: row.value,
+              timestamp: row.ts,
+            }))
+          if (records.length > 0) batches.push({ partition, records })
         }
         // Partitions are independent, so their batches are handled together (as Kafka's
         // concurrent partitions are): what the handlers write lands in one group commit,

@@ -123,14 +123,17 @@ export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, Telemetr
   decide(command, state) {
     const { partition, offset, fact } = command.data
     if (alreadyRecorded(state, partition, offset)) return []
-    const base = { key: telemetryKey(partition, offset, 0), thingId: fact.thingId, accountId: fact.accountId, at: fact.receivedAt }
+    const base = (): FactBase => ({ key: telemetryKey(partition, offset, 0), thingId: fact.thingId, accountId: fact.accountId, at: fact.receivedAt })
     switch (fact.kind) {
       case 'readings':
+        // a literal, not a spread of `base`: this runs for every reading
         return fact.readings.map((reading, index) => ({
           type: 'SensorReadingRecorded',
           data: {
-            ...base,
             key: telemetryKey(partition, offset, index),
+            thingId: fact.thingId,
+            accountId: fact.accountId,
+            at: fact.receivedAt,
             channel: reading.channel,
             type: reading.type,
             unit: reading.unit,
@@ -139,16 +142,16 @@ export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, Telemetr
           },
         }))
       case 'sys':
-        return [{ type: 'DeviceInfoReported', data: { ...base, name: fact.key, value: fact.value } }]
+        return [{ type: 'DeviceInfoReported', data: { ...base(), name: fact.key, value: fact.value } }]
       case 'connected':
-        return [{ type: 'DeviceConnected', data: { ...base, username: fact.username } }]
+        return [{ type: 'DeviceConnected', data: { ...base(), username: fact.username } }]
       case 'disconnected':
-        return [{ type: 'DeviceDisconnected', data: { ...base, username: fact.username } }]
+        return [{ type: 'DeviceDisconnected', data: { ...base(), username: fact.username } }]
       case 'rejected':
         return [
           {
             type: 'ReadingRejected',
-            data: { ...base, source: fact.source, topic: fact.topic, payload: fact.payload, reason: fact.reason },
+            data: { ...base(), source: fact.source, topic: fact.topic, payload: fact.payload, reason: fact.reason },
           },
         ]
       case 'response':
