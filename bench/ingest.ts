@@ -9,10 +9,16 @@
  *      delivery, the loss is what never arrived (must be 0). The rounds interleave the two
  *      brokers; medians and ratios are printed. For Capsicum it also waits until the
  *      telemetry processor has recorded every reading as an event, and prints that rate.
+ *      A third broker runs the same rounds: aedes 1.2 alone, with its default options, no
+ *      authentication and nothing persisted, the broker the card binds us to. It is no
+ *      target, it shows what of the gap to Mosquitto is the broker library's own. The CPU
+ *      time the Capsicum server spent per reading (MQTT, stream, processor, read models,
+ *      rules: everything, from the first publish until the last event) is printed too; it
+ *      varies less between runs and machines than the rates.
  *   2  RSS per idle connection: BENCH_IDLE (default 10000) devices connect and stay idle;
  *      the server's resident memory after a GC, minus before, divided by the count.
  *
- * Each server runs in its own process (this file with `serve-capsicum`), so the load
+ * Each server runs in its own process (this file with `serve-capsicum` or `serve-aedes`), so the load
  * generator does not share its event loop. Environment: BENCH_DEVICES (20),
  * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000);
  * BENCH_PROFILE_DIR writes a CPU profile of the Capsicum server there; BENCH_ROLES starts it
@@ -25,6 +31,7 @@ import { connect as connectTcp, createServer, type Socket } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startCapsicum } from '../adapters/capsicum.ts'
 import { loadConfig } from '../adapters/config.ts'
@@ -45,6 +52,12 @@ interface Credentials {
 }
 
 type ServerRequest = { readonly type: 'things'; readonly count: number } | { readonly type: 'recorded' } | { readonly type: 'rss' }
+
+/** what `recorded` answers: the log's head, and the server's CPU time so far (µs) */
+interface Progress {
+  readonly position: number
+  readonly cpu: number
+}
 
 /** The Capsicum side, in a child process; answers the parent over IPC. */
 async function serveCapsicum(): Promise<void> {
@@ -81,7 +94,8 @@ async function serveCapsicum(): Promise<void> {
         }
         send({ username: client.id, password: client.clear_secret, thingIds: thingIds.slice(0, request.count) })
       } else if (request.type === 'recorded') {
-        send({ position: await capsicum.eventStore.headPosition() })
+        const cpu = process.cpuUsage()
+        send({ position: (await capsicum.eventStore.headPosition()) ?? 0, cpu: cpu.user + cpu.system } satisfies Progress)
       } else {
         // Settle first: two full collections, a pause for the allocator to give pages back.
         globalThis.gc?.()
@@ -100,16 +114,26 @@ async function serveCapsicum(): Promise<void> {
   })
 }
 
-interface CapsicumChild {
+/** Stock aedes, default options (but long client ids): the reference for what the broker library does alone. */
+async function serveAedes(): Promise<void> {
+  // thing ids as client ids are longer than MQTT 3.1's 23 characters, aedes' default limit
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 })
+  const server = createServer((socket) => aedes.handle(socket))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  process.send!({ mqttPort: (server.address() as { port: number }).port, pid: process.pid })
+  process.once('SIGTERM', () => aedes.close(() => server.close(() => process.exit(0))))
+}
+
+interface ServerChild {
   readonly child: ChildProcess
   readonly mqttPort: number
   ask<T>(request: ServerRequest): Promise<T>
   stop(): Promise<void>
 }
 
-function startCapsicumChild(): Promise<CapsicumChild> {
-  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
-  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'serve-capsicum'], {
+function startChild(mode: 'serve-capsicum' | 'serve-aedes'): Promise<ServerChild> {
+  const profile = process.env.BENCH_PROFILE_DIR && mode === 'serve-capsicum' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
+  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), mode], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -137,7 +161,7 @@ function startCapsicumChild(): Promise<CapsicumChild> {
         },
       }),
     )
-    void exited.then(() => reject(new Error('the Capsicum server exited before listening')))
+    void exited.then(() => reject(new Error(`the ${mode} server exited before listening`)))
   })
 }
 
@@ -276,46 +300,46 @@ async function main(): Promise<void> {
     `ingest benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
       `${devices} devices × ${readingsPerDevice} readings per round, ${rounds} interleaved rounds per QoS; baseline ${mosquittoVersion}\n\n`,
   )
-  const capsicum = await startCapsicumChild()
+  const capsicum = await startChild('serve-capsicum')
+  const aedes = await startChild('serve-aedes')
   const mosquitto = await startMosquitto()
   try {
     // One thing more than publishers: the subscriber connects as a thing too.
     const ours = await capsicum.ask<Credentials>({ type: 'things', count: devices + 1 })
     const theirs: Credentials = { username: 'bench', password: '', thingIds: ours.thingIds }
+    const expected = devices * readingsPerDevice
     for (const qos of [1, 0] as const) {
-      const results: { capsicum: RoundResult[]; mosquitto: RoundResult[]; recordedRate: number[] } = { capsicum: [], mosquitto: [], recordedRate: [] }
+      const results = { capsicum: [] as RoundResult[], aedes: [] as RoundResult[], mosquitto: [] as RoundResult[], recordedRate: [] as number[], cpuPerReading: [] as number[] }
       for (let round = 0; round < rounds; round++) {
-        const before = await capsicum.ask<{ position: number }>({ type: 'recorded' })
+        const before = await capsicum.ask<Progress>({ type: 'recorded' })
         const started = performance.now()
         results.capsicum.push(await runRound(capsicum.mqttPort, ours, qos))
         // The processor turns every reading into a SensorReadingRecorded event.
-        const expected = devices * readingsPerDevice
-        for (;;) {
-          if (!processing) break
-          const now = await capsicum.ask<{ position: number }>({ type: 'recorded' })
-          if (now.position - before.position >= expected) break
-          if (performance.now() - started > 120_000) break
+        let now = await capsicum.ask<Progress>({ type: 'recorded' })
+        while (processing && now.position - before.position < expected && performance.now() - started < 120_000) {
           await new Promise((resolve) => setTimeout(resolve, 20))
+          now = await capsicum.ask<Progress>({ type: 'recorded' })
         }
         results.recordedRate.push(expected / ((performance.now() - started) / 1000))
+        results.cpuPerReading.push((now.cpu - before.cpu) / expected)
+        results.aedes.push(await runRound(aedes.mqttPort, theirs, qos))
         results.mosquitto.push(await runRound(mosquitto.port, theirs, qos))
       }
-      const ourRate = median(results.capsicum.map((r) => r.rate))
       const theirRate = median(results.mosquitto.map((r) => r.rate))
+      const line = (name: string, rounds: readonly RoundResult[]): string => {
+        const rate = median(rounds.map((r) => r.rate))
+        return (
+          `   ${name.padEnd(10)} ${rate.toFixed(0).padStart(8)}   ${(rate / theirRate).toFixed(2)}×   rounds ${rounds.map((r) => r.rate.toFixed(0)).join(', ')}` +
+          (qos === 1 ? `   PUBACKs ${median(rounds.map((r) => r.ackRate ?? 0)).toFixed(0)}/s` : '') +
+          `   lost ${rounds.reduce((sum, r) => sum + r.lost, 0)}\n`
+        )
+      }
+      const ratio = median(results.capsicum.map((r) => r.rate)) / theirRate
       const target = qos === 1 ? 1.0 : 0.6
-      const ratio = ourRate / theirRate
-      process.stdout.write(`QoS ${qos}: readings/s from first publish to last delivery (median of ${rounds})\n`)
-      process.stdout.write(
-        `   Capsicum   ${ourRate.toFixed(0).padStart(8)}   rounds ${results.capsicum.map((r) => r.rate.toFixed(0)).join(', ')}` +
-          (qos === 1 ? `   PUBACKs ${median(results.capsicum.map((r) => r.ackRate ?? 0)).toFixed(0)}/s` : '') +
-          `   lost ${results.capsicum.reduce((sum, r) => sum + r.lost, 0)}\n`,
-      )
-      process.stdout.write(
-        `   Mosquitto  ${theirRate.toFixed(0).padStart(8)}   rounds ${results.mosquitto.map((r) => r.rate.toFixed(0)).join(', ')}` +
-          (qos === 1 ? `   PUBACKs ${median(results.mosquitto.map((r) => r.ackRate ?? 0)).toFixed(0)}/s` : '') +
-          `   lost ${results.mosquitto.reduce((sum, r) => sum + r.lost, 0)}\n`,
-      )
+      process.stdout.write(`QoS ${qos}: readings/s from first publish to last delivery (median of ${rounds}), and the ratio to Mosquitto\n`)
+      process.stdout.write(line('Capsicum', results.capsicum) + line('aedes', results.aedes) + line('Mosquitto', results.mosquitto))
       if (processing) process.stdout.write(`   Capsicum, until every reading is a SensorReadingRecorded event: ${median(results.recordedRate).toFixed(0)}/s\n`)
+      process.stdout.write(`   Capsicum server CPU per reading, until the last event: ${median(results.cpuPerReading).toFixed(1)} µs\n`)
       process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ ${target.toFixed(1)}×: ${ratio >= target ? 'met' : 'NOT met'})\n\n`)
     }
 
@@ -323,7 +347,7 @@ async function main(): Promise<void> {
 
     // A fresh server, so the garbage of the rounds above does not blur the figure.
     process.stdout.write(`RSS per idle connection, ${idleConnections} devices\n`)
-    const quiet = await startCapsicumChild()
+    const quiet = await startChild('serve-capsicum')
     try {
       const idle = await quiet.ask<Credentials>({ type: 'things', count: idleConnections })
       const before = await quiet.ask<{ rss: number }>({ type: 'rss' })
@@ -343,11 +367,12 @@ async function main(): Promise<void> {
     }
   } finally {
     await capsicum.stop()
+    await aedes.stop()
     await mosquitto.stop()
   }
 }
 
-const run = process.argv[2] === 'serve-capsicum' ? serveCapsicum : main
+const run = process.argv[2] === 'serve-capsicum' ? serveCapsicum : process.argv[2] === 'serve-aedes' ? serveAedes : main
 run().catch((error: unknown) => {
   process.stderr.write(`bench:ingest failed: ${(error as Error).message}\n`)
   process.exit(1)
