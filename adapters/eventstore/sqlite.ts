@@ -60,30 +60,12 @@ interface StreamHead {
 const cachedHeads = 50_000
 
 /**
- * Metadata is parsed on first access: projections rarely read it, and parsing it for
- * every event was a third of a rebuild's time.
+ * An event as its readers see it, from the text in the table (or just written to it).
+ * Data and metadata are parsed on first access, once however many followers read it:
+ * projections rarely read metadata, and parsing it for every event was a third of a
+ * rebuild's time.
  */
-const toRecorded = ([position, id, stream, revision, type, data, metadataJson]: EventRow): RecordedEvent => {
-  let metadata: EventMetadata | undefined
-  return {
-    id,
-    streamName: stream,
-    revision,
-    position,
-    type,
-    data: JSON.parse(data) as unknown,
-    get metadata(): EventMetadata {
-      return (metadata ??= JSON.parse(metadataJson) as EventMetadata)
-    },
-  } as RecordedEvent
-}
-
-/**
- * An event this process just committed, as its followers see it: built from the text
- * that was written (so it reads exactly as it would from the table), each part parsed on
- * first access, once for every follower.
- */
-function committedEvent(position: number, id: string, streamName: string, revision: number, type: string, dataJson: string, metadataJson: string): RecordedEvent {
+function recordedEvent(position: number, id: string, streamName: string, revision: number, type: string, dataJson: string, metadataJson: string): RecordedEvent {
   let data: unknown
   let metadata: EventMetadata | undefined
   return {
@@ -100,6 +82,9 @@ function committedEvent(position: number, id: string, streamName: string, revisi
     },
   } as RecordedEvent
 }
+
+const toRecorded = ([position, id, stream, revision, type, data, metadata]: EventRow): RecordedEvent =>
+  recordedEvent(position, id, stream, revision, type, data, metadata)
 
 /**
  * How many of the newest events stay in memory for the followers: a follower that keeps
@@ -261,7 +246,7 @@ export class SqliteEventStore implements EventStore {
       const dataJson = JSON.stringify(event.data)
       const info = this.insertEvent.run(streamId, revision, append.streamName, event.id, event.type, dataJson, metadataJson)
       position = Number(info.lastInsertRowid)
-      written.push(committedEvent(position, event.id, append.streamName, revision, event.type, dataJson, metadataJson))
+      written.push(recordedEvent(position, event.id, append.streamName, revision, event.type, dataJson, metadataJson))
     }
     // after the savepoint's last statement: a failed append stages nothing
     this.stagedEvents.push(...written)

@@ -58,7 +58,7 @@ export interface MqttBrokerOptions {
  * publisher is still held back, by its own connection: aedes reads its next packets only
  * once the last ones were delivered. 0 is "no limit" for mqemitter.
  */
-export const unlimitedDeliveries = 0
+const unlimitedDeliveries = 0
 
 /** How many packet numbers per connection are remembered to recognise a duplicate. */
 const recentPackets = 1024
