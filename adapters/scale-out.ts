@@ -15,7 +15,8 @@ import type { CheckpointStore, ReadStore } from '../projections/read-store.ts'
 import type { TelemetryStream } from '../streams/telemetry-stream.ts'
 import type { Config } from './config.ts'
 import { KurrentEventStore } from './eventstore/kurrentdb.ts'
-import { LeaderElection, type ElectionLogger } from './lease/election.ts'
+import type { Logger } from '../commands/logger.ts'
+import { LeaderElection } from './lease/election.ts'
 import { InProcessLease, InProcessLeaseRegistry, type Lease } from './lease/lease.ts'
 import { RedisLease } from './lease/redis.ts'
 import { MongoReadStore } from './readstore/mongo.ts'
@@ -72,7 +73,7 @@ interface EmbeddedStores {
 export async function openStores(
   config: Config,
   openEmbedded: (config: Config) => EmbeddedStores,
-  logger: ElectionLogger,
+  logger: Logger,
 ): Promise<OpenedStores> {
   const engines = engineChoice(config)
   const { scaleOut } = config
@@ -153,7 +154,7 @@ export function elect(
   leases: Leases,
   name: string,
   config: Config,
-  logger: ElectionLogger,
+  logger: Logger,
   job: { start(token: number): Promise<void>; stop(): Promise<void> },
 ): LeaderElection {
   return new LeaderElection({

@@ -10,7 +10,7 @@ import type { EventStore, RecordedEvent, Subscription } from '../commands/event-
 import type { SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Checkpoint } from './read-store.ts'
-import type { RunnerLogger } from './runner.ts'
+import type { Logger } from '../commands/logger.ts'
 import { PositionWaiters } from './position-waiters.ts'
 
 export type ReadingValue = number | readonly number[] | string
@@ -87,7 +87,7 @@ export class ReadingHistoryProjector {
     private readonly options: {
       readonly eventStore: EventStore
       readonly store: ReadingHistoryStore
-      readonly logger: RunnerLogger
+      readonly logger: Logger
       readonly batchSize?: number
     },
   ) {}

@@ -6,22 +6,17 @@
  * read model already holds is skipped by position. A projection whose version changed
  * is rebuilt from the start.
  */
+import type { Logger } from '../commands/logger.ts'
 import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
 import type { AnyProjection } from './projection.ts'
 import type { Checkpoint, Document, ReadStore } from './read-store.ts'
 import { PositionWaiters } from './position-waiters.ts'
 
-export interface RunnerLogger {
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
-
 export interface ProjectionRunnerOptions {
   readonly eventStore: EventStore
   readonly readStore: ReadStore
   readonly projections: readonly AnyProjection[]
-  readonly logger: RunnerLogger
+  readonly logger: Logger
   readonly batchSize?: number
   /** during a rebuild, how many events are folded in memory between two writes */
   readonly rebuildFlushEvents?: number

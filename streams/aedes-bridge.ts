@@ -9,6 +9,7 @@
  * or the official test clients can address other things of the same account, and
  * nobody can reach another account's topics.
  */
+import type { Logger } from '../commands/logger.ts'
 import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
 import type { CommandOutcomeReport } from '../commands/thing/record-command-outcome.ts'
 import type { MqttClientSecretRotated } from '../domain/mqtt-client/mqtt-client.ts'
@@ -33,18 +34,12 @@ export type Authentication =
   | { readonly ok: true; readonly session: DeviceSession }
   | { readonly ok: false; readonly code: 4 | 5; readonly reason: string }
 
-export interface BridgeLogger {
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
-
 export interface AedesBridgeDeps {
   readonly directory: DeviceDirectory
   /** resolves once the record is durable on the telemetry stream */
   readonly write: (record: TelemetryRecordToProduce) => Promise<void>
   readonly now: () => Date
-  readonly logger: BridgeLogger
+  readonly logger: Logger
   /** records written and not yet produced: past a limit, QoS 0 publishes wait for the stream too */
   readonly backlog: () => number
   /** records a command's delivery on its thing (commands/thing/record-command-outcome.ts) */
@@ -286,7 +281,7 @@ export async function watchRevocations(options: {
   /** resolves once the read models include `position` */
   readonly settled: (position: number) => Promise<unknown>
   readonly revoke: (revocation: Revocation) => void
-  readonly logger: BridgeLogger
+  readonly logger: Logger
 }): Promise<Subscription> {
   const from = await options.eventStore.headPosition()
   return options.eventStore.subscribeToAll(

@@ -14,6 +14,7 @@
  *
  * The clock and the timer are injected, so tests move time without sleeping.
  */
+import type { Logger } from '../commands/logger.ts'
 import { jobDecider, jobStreamName, type FireJob } from '../domain/job/job.ts'
 import { latestOccurrenceAtOrBefore } from '../domain/job/schedule.ts'
 import type { EventStore } from '../commands/event-store.ts'
@@ -32,18 +33,12 @@ export const realTimer: SchedulerTimer = {
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 }
 
-export interface SchedulerLogger {
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
-
 export interface JobSchedulerOptions {
   readonly eventStore: EventStore
   readonly readStore: ReadStore
   readonly now: () => Date
   readonly newId: () => string
-  readonly logger: SchedulerLogger
+  readonly logger: Logger
   readonly timer?: SchedulerTimer
   /** how often the read model is read for new or changed jobs */
   readonly pollMs?: number

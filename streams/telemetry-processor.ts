@@ -12,6 +12,7 @@
  * in one turn of the event loop, which the SQLite event store commits as one transaction.
  */
 import type { EventMetadata, EventStore, EventToAppend } from '../commands/event-store.ts'
+import type { Logger } from '../commands/logger.ts'
 import { recordCommandOutcome } from '../commands/thing/record-command-outcome.ts'
 import { NotFoundError } from '../domain/errors.ts'
 import {
@@ -26,18 +27,12 @@ import type { ReadingHook, RecordedReading } from './reading-hook.ts'
 import type { TelemetryMessage } from './telemetry-message.ts'
 import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from './telemetry-stream.ts'
 
-export interface ProcessorLogger {
-  debug(object: object, message: string): void
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
-
 export interface TelemetryProcessorOptions {
   readonly telemetry: TelemetryStream
   readonly eventStore: EventStore
   readonly hooks: readonly ReadingHook[]
-  readonly logger: ProcessorLogger
+  /** with debug: answers to no command of ours are logged at that level */
+  readonly logger: Logger & { debug(object: object, message: string): void }
   readonly newId: () => string
   readonly groupId?: string
   readonly maxBatch?: number

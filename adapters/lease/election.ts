@@ -5,11 +5,7 @@
  * of the lease's time by default); tests call `tick()` themselves, so nothing depends on
  * timing.
  */
-export interface ElectionLogger {
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
+import type { Logger } from '../../commands/logger.ts'
 
 export interface ElectionOptions {
   readonly lease: import('./lease.ts').Lease
@@ -18,7 +14,7 @@ export interface ElectionOptions {
   /** stops the job; called when the lease is lost or given up */
   readonly onDeposed: () => Promise<void>
   readonly renewEveryMs: number
-  readonly logger: ElectionLogger
+  readonly logger: Logger
 }
 
 export type ElectionState = 'standby' | 'active' | 'stopped'

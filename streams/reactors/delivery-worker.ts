@@ -25,12 +25,12 @@ import { handleCommand, type CommandContext } from '../../commands/handle-comman
 import type { HttpPusher, SmsSender } from './delivery-ports.ts'
 import type { Mailer } from './mailer.ts'
 import { emailOf, smsOf } from './notification-text.ts'
-import type { ReactorLogger } from './reactor-runner.ts'
+import type { Logger } from '../../commands/logger.ts'
 
 export interface DeliveryWorkerDeps {
   readonly eventStore: EventStore
   readonly now: () => Date
-  readonly logger: ReactorLogger
+  readonly logger: Logger
   readonly mailer: Mailer
   /** false when no SMTP server is configured (SMTP_URL): e-mails are undeliverable */
   readonly mailConfigured: boolean

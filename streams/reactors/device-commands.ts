@@ -15,7 +15,8 @@ import type { ReadStore } from '../../projections/read-store.ts'
 import { thingCommandsProjection, type ThingCommandDocument } from '../../projections/thing-commands.ts'
 import { thingsProjection, type ThingDocument } from '../../projections/things.ts'
 import { formatCommandPayload } from '../cayenne/interpret.ts'
-import { reactor, type ReactorLogger } from './reactor-runner.ts'
+import type { Logger } from '../../commands/logger.ts'
+import { reactor } from './reactor-runner.ts'
 
 /** The DevicePublisher port, with the deadline past which a queued copy must not be delivered. */
 export interface CommandPublisher {
@@ -56,7 +57,7 @@ export interface CommandTimeoutSweeperOptions {
   readonly now: () => Date
   readonly newId: () => string
   readonly timeoutMs: number
-  readonly logger: ReactorLogger
+  readonly logger: Logger
   /** how often to look; a quarter of the timeout, at most 5 s, by default */
   readonly intervalMs?: number
 }

@@ -11,6 +11,7 @@
  *   restored from a backup) begins at the head of the log, so a replay or a rebuild
  *   never re-sends anything. `capsicum rebuild` does not run reactors at all.
  */
+import type { Logger } from '../../commands/logger.ts'
 import type { DomainEvent } from '../../domain/decider.ts'
 import type { EventStore, RecordedEvent, Subscription } from '../../commands/event-store.ts'
 
@@ -32,17 +33,11 @@ export interface ReactorCheckpoints {
   save(name: string, position: number): Promise<void>
 }
 
-export interface ReactorLogger {
-  info(object: object, message: string): void
-  warn(object: object, message: string): void
-  error(object: object, message: string): void
-}
-
 export interface ReactorRunnerOptions {
   readonly eventStore: EventStore
   readonly checkpoints: ReactorCheckpoints
   readonly reactors: readonly Reactor[]
-  readonly logger: ReactorLogger
+  readonly logger: Logger
   /** first pause after a failure; doubles up to 60 s */
   readonly retryDelayMs?: number
 }

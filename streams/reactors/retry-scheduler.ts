@@ -9,7 +9,7 @@
 import type { ReadStore } from '../../projections/read-store.ts'
 import { deliveriesDue } from '../../projections/deliveries.ts'
 import type { DeliveryWorker } from './delivery-worker.ts'
-import type { ReactorLogger } from './reactor-runner.ts'
+import type { Logger } from '../../commands/logger.ts'
 
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown
@@ -20,7 +20,7 @@ export interface RetrySchedulerOptions {
   readonly deliveries: DeliveryWorker
   readonly readStore: ReadStore
   readonly now: () => Date
-  readonly logger: ReactorLogger
+  readonly logger: Logger
   readonly pollIntervalMs?: number
   /** how many due deliveries one pass takes on */
   readonly batchSize?: number

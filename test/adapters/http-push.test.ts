@@ -2,39 +2,9 @@
  * The HTTP push adapter against a real local HTTP server: what is sent, how answers are
  * sorted, and the SSRF guard (addresses refused, the vetted address pinned).
  */
-import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { blockedReason, createHttpPusher } from '../../adapters/http-push.ts'
-
-interface Received {
-  readonly method: string
-  readonly url: string
-  readonly headers: IncomingMessage['headers']
-  readonly body: string
-}
-
-/** A real HTTP server on 127.0.0.1; `answer` decides each response. */
-async function startReceiver(t: Test, answer: (req: Received) => { status: number; headers?: Record<string, string> } | null) {
-  const received: Received[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
-    req.on('end', () => {
-      const r = { method: req.method!, url: req.url!, headers: req.headers, body }
-      received.push(r)
-      const a = answer(r)
-      if (a === null) return // never answers
-      res.writeHead(a.status, a.headers).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  t.teardown(() => {
-    server.closeAllConnections()
-    return new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  return { port: (server.address() as AddressInfo).port, received }
-}
+import { startReceiver } from '../helpers/deliveries.ts'
 
 const spec = (url: string, over: object = {}) => ({ method: 'POST', url, headers: {}, payload: { temperature: 31 }, ...over })
 

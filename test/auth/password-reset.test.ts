@@ -3,48 +3,10 @@
  * server started here (smtp-server), the link followed to the page, the new password
  * set, and everything the old one opened (SSO sessions, refresh tokens) ended.
  */
-import { SMTPServer } from 'smtp-server'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { clientCredentials, createApp, createUser, CookieJar, passwordGrant, tokenRequest } from '../helpers/auth.ts'
+import { startSmtp } from '../helpers/deliveries.ts'
 import { startTestServer } from '../helpers/server.ts'
-
-interface ReceivedMail {
-  readonly to: string[]
-  readonly raw: string
-}
-
-/** A real SMTP server on port 0; `next()` resolves with the next message it receives. */
-async function startSmtp(t: Test) {
-  const received: ReceivedMail[] = []
-  const waiting: ((mail: ReceivedMail) => void)[] = []
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = ''
-      stream.on('data', (chunk: Buffer) => (raw += chunk.toString()))
-      stream.on('end', () => {
-        const mail = { to: session.envelope.rcptTo.map((r) => r.address), raw }
-        const waiter = waiting.shift()
-        if (waiter) waiter(mail)
-        else received.push(mail)
-        callback()
-      })
-    },
-  })
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()))
-  t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())))
-  const address = smtp.server.address() as { port: number }
-  return {
-    url: `smtp://127.0.0.1:${address.port}`,
-    next: (): Promise<ReceivedMail> => {
-      const mail = received.shift()
-      return mail ? Promise.resolve(mail) : new Promise((resolve) => waiting.push(resolve))
-    },
-    count: () => received.length,
-  }
-}
 
 /** The reset link in a raw message (its text part is quoted-printable). */
 function linkIn(raw: string): string {

@@ -158,8 +158,11 @@ export interface ReceivedRequest {
   readonly body: string
 }
 
-/** A real HTTP server on 127.0.0.1; `answer` picks each status and body. */
-export async function startReceiver(t: Test, answer: (req: ReceivedRequest, n: number) => { status: number; body?: string }) {
+/** A real HTTP server on 127.0.0.1; `answer` picks each status, headers and body, or null: no answer at all. */
+export async function startReceiver(
+  t: Test,
+  answer: (req: ReceivedRequest, n: number) => { status: number; body?: string; headers?: Record<string, string> } | null,
+) {
   const received: ReceivedRequest[] = []
   const server = createServer((req, res) => {
     let body = ''
@@ -168,7 +171,8 @@ export async function startReceiver(t: Test, answer: (req: ReceivedRequest, n: n
       const r = { method: req.method!, url: req.url!, headers: req.headers, body }
       received.push(r)
       const a = answer(r, received.length)
-      res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body ?? '{}')
+      if (a === null) return // never answers
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(a.body ?? '{}')
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
@@ -176,7 +180,8 @@ export async function startReceiver(t: Test, answer: (req: ReceivedRequest, n: n
     server.closeAllConnections()
     return new Promise<void>((resolve) => server.close(() => resolve()))
   })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received }
+  const port = (server.address() as AddressInfo).port
+  return { url: `http://127.0.0.1:${port}`, port, received }
 }
 
 /** An account with its MQTT client and one thing; answers the thing's id. */
