@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { platformRoutes, seedBuiltIns } from '../commands/index.ts'
 import { createHttpApp } from '../commands/http/app.ts'
-import { bearerAuthentication } from '../commands/http/auth.ts'
+import { bearerAuthentication, type Principal } from '../commands/http/auth.ts'
+import type { Request, RequestHandler } from 'express'
 import { OpenApiDocument } from '../commands/http/openapi.ts'
 import type { RouteDeps } from '../commands/route-deps.ts'
 import { allProjections } from '../projections/index.ts'
@@ -42,7 +43,10 @@ import { createSmsSender } from './sms.ts'
 import type { ReadingHook } from '../streams/reading-hook.ts'
 import { TelemetryProcessor } from '../streams/telemetry-processor.ts'
 import { RuleEngine } from '../streams/rules/rule-engine.ts'
-import { ReadingHistoryProjector } from '../projections/reading-history.ts'
+import { ReadingHistoryProjector, readingHistoryName } from '../projections/reading-history.ts'
+import { ForbiddenError, UnauthenticatedError } from '../domain/errors.ts'
+import { Metrics, bearerMatches, listenForMetrics, type FollowerPosition } from './metrics.ts'
+import { RateLimits } from './rate-limits.ts'
 
 export interface CapsicumOptions {
   readonly logger?: Logger
@@ -62,6 +66,8 @@ export interface Capsicum {
   readonly mqttUrl: string | null
   /** the MQTT TLS listener's port; null when no certificate is configured */
   readonly mqttTlsPort: number | null
+  /** the port of /metrics' own listener (METRICS_PORT); null when it is served on the HTTP port, or off */
+  readonly metricsPort: number | null
   readonly logger: Logger
   readonly tokens: TokenService
   readonly eventStore: EventStore
@@ -123,11 +129,29 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const stores = await openStores(config, openEmbeddedStores, logger)
   const { eventStore, readStore, telemetry } = stores
 
+  /** The one place follower positions are read for the lag metrics: their stored checkpoints. */
+  const followerPositions = async (): Promise<FollowerPosition[]> => {
+    const names = allProjections.map((p) => p.name)
+    const checkpoints = await Promise.all(names.map((name) => readStore.loadCheckpoint(name)))
+    const history = await readStore.readingHistory().loadCheckpoint()
+    return [
+      ...names.map((name, i) => ({ name, position: checkpoints[i]?.position ?? null })),
+      { name: readingHistoryName, position: history?.position ?? null },
+    ]
+  }
+  const metrics = config.metrics.enabled
+    ? new Metrics({ eventStore, telemetry, followerPositions, telemetryGroups: roles.includes('processor') ? ['telemetry-processor'] : [], now })
+    : undefined
+  if (metrics && eventStore instanceof SqliteEventStore) eventStore.observe(metrics)
+  const rateLimits = config.rateLimits.enabled
+    ? new RateLimits({ limits: config.rateLimits, redisUrl: config.scaleOut.redisUrl, logger, now, ...(metrics ? { refused: (limit: string) => metrics.rateLimited(limit) } : {}) })
+    : undefined
+
   const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger })
   const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger })
   const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger }) : undefined
   const processor = roles.includes('processor')
-    ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId })
+    ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId, instruments: metrics })
     : undefined
   // Side effects (e-mails) run where the projector runs: on one node at a time.
   const mailer = createMailer(config, logger)
@@ -139,10 +163,11 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     mailConfigured: config.mail.smtpUrl !== undefined,
     sms: createSmsSender(config.automation.sms),
     httpPush: createHttpPusher({ allowPrivate: config.automation.httpPushAllowPrivate, timeoutMs: config.automation.httpPushTimeoutMs }),
+    instruments: metrics,
   })
   // Retries run where the reactors run; started after them, stopped before them.
   const retries = new RetryScheduler({ deliveries, readStore, now, logger })
-  const scheduler = new JobScheduler({ eventStore, readStore, now, newId, logger })
+  const scheduler = new JobScheduler({ eventStore, readStore, now, newId, logger, instruments: metrics })
   let listeningUrl = ''
   // The device endpoint; a node without the mqtt role that runs the reactors still
   // publishes commands, through Redis, when the cluster mode is on.
@@ -153,10 +178,13 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       mqtt = await startMqttEndpoint({
         config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens,
         settled: (position) => readModelsReach(position),
+        instruments: metrics,
+        rateLimits,
       })
     }
   } catch (error) {
     mailer.close()
+    await rateLimits?.close()
     await stores.close()
     throw error
   }
@@ -188,6 +216,8 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const projectorLease = sharedReadModels && roles.includes('projector')
   const schedulerLease = shared && roles.includes('scheduler')
   if ((projectorLease || schedulerLease) && !config.scaleOut.redisUrl) {
+    await mqtt?.close()
+    await rateLimits?.close()
     await stores.close()
     throw new ConfigError([
       'REDIS_URL is not set: on shared engines the projector (MONGODB_URL) and scheduler (EVENTSTORE_URL or MONGODB_URL) roles need the Redis lease that keeps one of each active',
@@ -204,6 +234,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
   const shutdown = new AbortController()
   const server: Server = createServer()
+  let metricsListener: { port: number; close(): Promise<void> } | undefined
   try {
     if (projectsHere) {
       if (projectorLease) {
@@ -256,7 +287,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       accessTokens: {
         issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
       },
-      requireBearer: bearerAuthentication(tokens.verify),
+      requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
       telemetry,
       shutdown: shutdown.signal,
       readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
@@ -273,6 +304,10 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       openapi,
       jwks: () => tokens.jwks(),
       isShuttingDown: () => shuttingDown,
+      ...(metrics
+        ? { metrics: { middleware: metrics.httpMiddleware, endpoint: config.metrics.port === null ? metrics.handler(metricsReader(config.metrics.token, tokens.verify)) : undefined } }
+        : {}),
+      ...(rateLimits ? { rateLimits: rateLimits.logins } : {}),
       healthChecks: [
         { name: 'eventStore', check: () => eventStore.ping() },
         { name: 'readStore', check: () => readStore.ping() },
@@ -297,8 +332,13 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
         resolve()
       })
     })
+    if (metrics && config.metrics.port !== null) {
+      metricsListener = await listenForMetrics(metrics, { host: config.host, port: config.metrics.port, token: config.metrics.token })
+    }
   } catch (error) {
     shutdown.abort()
+    await metricsListener?.close()
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
     await mqtt?.close()
     await processor?.stop()
     await ruleEngine?.stop()
@@ -310,6 +350,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     await runner.stop()
     mailer.close()
     await leases?.close()
+    await rateLimits?.close()
     await stores.close()
     throw error
   }
@@ -320,7 +361,8 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const mqttPort = mqtt?.port ?? null
   const mqttUrl = mqtt?.url ?? null
   const mqttTlsPort = mqtt?.tlsPort ?? null
-  logger.info({ url, docs: `${url}/docs`, mqttPort, mqttUrl, mqttTlsPort, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
+  const metricsPort = metricsListener?.port ?? null
+  logger.info({ url, docs: `${url}/docs`, mqttPort, mqttUrl, mqttTlsPort, metricsPort, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
@@ -335,6 +377,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       await mqtt?.close()
       await drained
       clearTimeout(timer)
+      await metricsListener?.close()
       await processor?.stop()
       await ruleEngine?.stop()
       for (const election of elections) await election.stop()
@@ -345,11 +388,37 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       await runner.stop()
       mailer.close()
       await leases?.close()
+      await rateLimits?.close()
       await stores.close()
       logger.info('stopped')
     })()
     return closing
   }
 
-  return { url, port, mqttPort, mqttUrl, mqttTlsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, roles, server, close }
+  return { url, port, mqttPort, mqttUrl, mqttTlsPort, metricsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, roles, server, close }
+}
+
+/** The bearer check, then the API limits per token and per account (which need the verified principal). */
+function limitedBearer(bearer: RequestHandler, limits: RequestHandler): RequestHandler {
+  return (req, res, next) => bearer(req, res, (error?: unknown) => (error ? next(error) : limits(req, res, next)))
+}
+
+/**
+ * Who may read /metrics on the HTTP port: the bearer of METRICS_TOKEN, or of an admin's
+ * access token. (On METRICS_PORT it is open, unless METRICS_TOKEN is set.)
+ */
+function metricsReader(metricsToken: string | undefined, verify: (token: string) => Principal): (req: Request) => void {
+  return (req) => {
+    const authorization = req.get('authorization')
+    if (metricsToken !== undefined && bearerMatches(authorization, metricsToken)) return
+    if (!authorization?.startsWith('Bearer ')) throw new UnauthenticatedError('GET /metrics needs an admin access token or the metrics token (Authorization: Bearer ...)')
+    let principal: Principal
+    try {
+      principal = verify(authorization.slice('Bearer '.length).trim())
+    } catch (error) {
+      if (metricsToken !== undefined) throw new UnauthenticatedError('GET /metrics needs an admin access token or the metrics token (Authorization: Bearer ...)')
+      throw error
+    }
+    if (!principal.roles.includes('admin')) throw new ForbiddenError('GET /metrics needs the admin role (or the metrics token)')
+  }
 }

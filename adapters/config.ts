@@ -56,6 +56,34 @@ export interface Config {
     readonly httpPushTimeoutMs: number
     readonly httpPushMaxAttempts: number
   }
+  /** GET /metrics (Prometheus text format) */
+  readonly metrics: {
+    readonly enabled: boolean
+    /** its own listener, where /metrics is open (unless a token is set); null: on the HTTP port, for an admin token or the metrics token */
+    readonly port: number | null
+    /** a bearer token that may read /metrics; undefined: admin tokens only on the HTTP port, anyone on METRICS_PORT */
+    readonly token: string | undefined
+  }
+  /** rate limits and quotas (in process, or shared by every node through Redis when REDIS_URL is set) */
+  readonly rateLimits: {
+    readonly enabled: boolean
+    readonly tokenPerAddress: RateLimit
+    readonly tokenPerEmail: RateLimit
+    readonly apiPerToken: RateLimit
+    readonly apiPerAccount: RateLimit
+    readonly mqttConnectPerAddress: RateLimit
+    readonly mqttConnectPerUsername: RateLimit
+    readonly mqttPublishPerConnection: RateLimit
+    readonly mqttBytesPerAccount: RateLimit
+    /** names the counters in Redis */
+    readonly redisPrefix: string
+  }
+}
+
+/** At most `points` in any window of `windowSeconds` (requests, connects, readings or bytes). */
+export interface RateLimit {
+  readonly points: number
+  readonly windowSeconds: number
 }
 
 /** The variables, their defaults and forms: the README's table is written from this. */
@@ -97,6 +125,19 @@ export const configVariables = {
   HTTP_PUSH_ALLOW_PRIVATE: { default: 'false', form: 'true or false', about: 'let rules and jobs push to loopback and private addresses (off: no SSRF into your network)' },
   HTTP_PUSH_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 100-60000', about: 'how long one HTTP push attempt may take' },
   HTTP_PUSH_MAX_ATTEMPTS: { default: '5', form: 'a whole number 1-20', about: 'attempts of an HTTP push (exponential backoff) before it is dead-lettered' },
+  METRICS: { default: 'on', form: 'on or off', about: 'GET /metrics in the Prometheus text format' },
+  METRICS_PORT: { default: '', form: 'a port number 0-65535 (0 picks a free one)', about: 'serve /metrics on its own listener only (open there unless METRICS_TOKEN is set); unset: on the HTTP port, for an admin token or METRICS_TOKEN' },
+  METRICS_TOKEN: { default: '', form: 'a string of at least 16 characters', about: 'a bearer token that may read /metrics' },
+  RATE_LIMITS: { default: 'on', form: 'on or off', about: 'the rate limits and quotas below' },
+  RATE_LIMIT_TOKEN_PER_ADDRESS: { default: '30/1m', form: 'COUNT/WINDOW, the window in s, m or h (30/1m)', about: 'POST /oauth/token and the login form, per client address' },
+  RATE_LIMIT_TOKEN_PER_EMAIL: { default: '10/1m', form: 'COUNT/WINDOW (10/1m)', about: 'POST /oauth/token and the login form, per e-mail (user name)' },
+  RATE_LIMIT_API_PER_TOKEN: { default: '1200/1m', form: 'COUNT/WINDOW (1200/1m)', about: 'API requests per access token' },
+  RATE_LIMIT_API_PER_ACCOUNT: { default: '6000/1m', form: 'COUNT/WINDOW (6000/1m)', about: 'API requests per account (all its tokens)' },
+  RATE_LIMIT_MQTT_CONNECT_PER_ADDRESS: { default: '60/1m', form: 'COUNT/WINDOW (60/1m)', about: 'MQTT CONNECT attempts per client address; beyond: CONNACK 3' },
+  RATE_LIMIT_MQTT_CONNECT_PER_USERNAME: { default: '600/1m', form: 'COUNT/WINDOW (600/1m)', about: 'MQTT CONNECT attempts per user name (all devices of the credentials); beyond: CONNACK 3' },
+  RATE_LIMIT_MQTT_PUBLISH_PER_CONNECTION: { default: '100/1s', form: 'COUNT/WINDOW (100/1s)', about: 'PUBLISH packets per MQTT connection; beyond, the connection is paused until the window resets' },
+  RATE_LIMIT_MQTT_BYTES_PER_ACCOUNT: { default: '10mb/1m', form: 'BYTES/WINDOW, bytes with kb or mb (10mb/1m)', about: 'PUBLISH payload bytes per account over MQTT; beyond, its connections are paused until the window resets' },
+  RATE_LIMIT_REDIS_PREFIX: { default: 'capsicum:ratelimit', form: 'letters, digits, :, _ and -', about: 'prefix of the rate limit counters in Redis' },
 } as const
 
 export type ConfigVariable = keyof typeof configVariables
@@ -206,6 +247,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpPushMaxAttempts: integer('HTTP_PUSH_MAX_ATTEMPTS', 1, 20),
   }
 
+  const onOff = (name: ConfigVariable): boolean => {
+    const value = raw(name).toLowerCase()
+    if (value !== 'on' && value !== 'off') problem(name, value)
+    return value !== 'off'
+  }
+  const rateLimit = (name: ConfigVariable): RateLimit => {
+    const value = raw(name)
+    const match = /^(\d+)\s*(kb|mb)?\s*\/\s*(\d+)\s*(s|m|h)$/i.exec(value)
+    const unit = match?.[2]?.toLowerCase()
+    const points = match ? Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1) : NaN
+    const windowSeconds = match ? Number(match[3]) * ({ s: 1, m: 60, h: 3600 } as const)[match[4]!.toLowerCase() as 's' | 'm' | 'h'] : NaN
+    if (!match || !Number.isSafeInteger(points) || points < 1 || windowSeconds < 1 || windowSeconds > 86400) {
+      problem(name, value)
+      return { points: 1, windowSeconds: 1 }
+    }
+    return { points, windowSeconds }
+  }
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined
+  if (metricsToken !== undefined && metricsToken.length < 16) problem('METRICS_TOKEN', '<redacted>')
+  const metrics: Config['metrics'] = {
+    enabled: onOff('METRICS'),
+    port: env.METRICS_PORT?.trim() ? integer('METRICS_PORT', 0, 65535) : null,
+    token: metricsToken,
+  }
+  const redisPrefix = raw('RATE_LIMIT_REDIS_PREFIX')
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix)) problem('RATE_LIMIT_REDIS_PREFIX', redisPrefix)
+  const rateLimits: Config['rateLimits'] = {
+    enabled: onOff('RATE_LIMITS'),
+    tokenPerAddress: rateLimit('RATE_LIMIT_TOKEN_PER_ADDRESS'),
+    tokenPerEmail: rateLimit('RATE_LIMIT_TOKEN_PER_EMAIL'),
+    apiPerToken: rateLimit('RATE_LIMIT_API_PER_TOKEN'),
+    apiPerAccount: rateLimit('RATE_LIMIT_API_PER_ACCOUNT'),
+    mqttConnectPerAddress: rateLimit('RATE_LIMIT_MQTT_CONNECT_PER_ADDRESS'),
+    mqttConnectPerUsername: rateLimit('RATE_LIMIT_MQTT_CONNECT_PER_USERNAME'),
+    mqttPublishPerConnection: rateLimit('RATE_LIMIT_MQTT_PUBLISH_PER_CONNECTION'),
+    mqttBytesPerAccount: rateLimit('RATE_LIMIT_MQTT_BYTES_PER_ACCOUNT'),
+    redisPrefix,
+  }
+
   const config: Config = {
     host: raw('HOST'),
     port: integer('PORT', 0, 65535),
@@ -228,6 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scaleOut,
     mqtt,
     automation,
+    metrics,
+    rateLimits,
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -93,6 +93,28 @@ export class PayloadTooLargeError extends CapsicumError {
   }
 }
 
+/** Which limit refused a request, how big it is, and when it lets requests through again. */
+export interface RateLimitRefusal {
+  readonly name: string
+  /** what the limit allows per window */
+  readonly count: number
+  readonly windowSeconds: number
+  /** ISO time the window resets */
+  readonly resetAt: string
+  readonly retryAfterSeconds: number
+}
+
+export class RateLimitedError extends CapsicumError {
+  readonly kind = 'rate_limited'
+  constructor(
+    message: string,
+    details: readonly ErrorDetail[],
+    readonly refusal: RateLimitRefusal,
+  ) {
+    super('rate_limited', message, details)
+  }
+}
+
 export class UnavailableError extends CapsicumError {
   readonly kind = 'unavailable'
   constructor(message: string, code = 'unavailable') {

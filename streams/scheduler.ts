@@ -22,6 +22,7 @@ import { handleCommand } from '../commands/handle-command.ts'
 import { deterministicId } from '../commands/ids.ts'
 import { configOfView, jobsDueFirst, jobsProjection, type JobDocument } from '../projections/jobs.ts'
 import type { ReadStore } from '../projections/read-store.ts'
+import type { Instruments } from '../commands/instruments.ts'
 
 export interface SchedulerTimer {
   set(callback: () => void, delayMs: number): unknown
@@ -44,6 +45,7 @@ export interface JobSchedulerOptions {
   readonly pollMs?: number
   /** how many of the soonest jobs one read looks at */
   readonly batchSize?: number
+  readonly instruments?: Instruments
 }
 
 export class JobScheduler {
@@ -157,6 +159,7 @@ export class JobScheduler {
       const nextRuntime = state.status === 'scheduled' && state.active ? state.nextRuntime : null
       this.known.set(jobId, { revision: result.revision, nextRuntime, at: this.options.now().getTime() })
       if (result.newEvents.length === 0) return false
+      this.options.instruments?.jobRunLate((this.options.now().getTime() - Date.parse(occurrence)) / 1000)
       this.options.logger.info({ job: jobId, occurrence, events: result.newEvents.map((e) => e.type) }, 'job run recorded')
       return true
     } catch (error) {

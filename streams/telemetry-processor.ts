@@ -26,6 +26,7 @@ import {
 import type { ReadingHook, RecordedReading } from './reading-hook.ts'
 import type { TelemetryMessage } from './telemetry-message.ts'
 import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from './telemetry-stream.ts'
+import type { Instruments } from '../commands/instruments.ts'
 
 export interface TelemetryProcessorOptions {
   readonly telemetry: TelemetryStream
@@ -38,6 +39,7 @@ export interface TelemetryProcessorOptions {
   readonly maxBatch?: number
   /** first pause after a failed batch; doubles up to 30 s */
   readonly retryDelayMs?: number
+  readonly instruments?: Instruments
 }
 
 /** A thing's telemetry stream as far as the processor knows it. */
@@ -163,6 +165,17 @@ export class TelemetryProcessor {
       // What failed (a concurrent writer, the store) is read again from the stream next time.
       for (const thingId of pending.keys()) this.known.delete(thingId)
       throw failed.reason
+    }
+    if (this.options.instruments) {
+      let recorded = 0
+      let rejected = 0
+      for (const events of pending.values()) {
+        for (const event of events) {
+          if (event.type === 'SensorReadingRecorded') recorded++
+          else if (event.type === 'ReadingRejected') rejected++
+        }
+      }
+      this.options.instruments.telemetryRecorded(recorded, rejected)
     }
 
     for (const response of responses) await this.recordAnswer(response)

@@ -51,6 +51,8 @@ export interface TelemetryStream {
   seek(groupId: string, partition: number, target: SeekTarget): Promise<void>
   /** next offset the group will read, per partition */
   committedOffsets(groupId: string): Promise<Map<number, number>>
+  /** the offset the next record of each partition will get (consumer lag is this minus a group's committed offset) */
+  endOffsets(): Promise<Map<number, number>>
   ping(): Promise<void>
   close(): Promise<void>
 }

@@ -97,8 +97,17 @@ function describe(revision: ExpectedRevision | number | null): string {
   return revision === null ? 'no_stream' : String(revision)
 }
 
+/** What the metrics see of the appends: each one's time to its commit, and each commit's size. */
+export interface AppendObserver {
+  appended(seconds: number): void
+  committed(appends: number): void
+}
+
 export class SqliteEventStore implements EventStore {
   private readonly appends: GroupCommit<Append, AppendResult>
+  private observer: AppendObserver | undefined
+  /** appends in the group being committed */
+  private groupAppends = 0
   /** heads written by the group being committed; they reach `heads` once it commits */
   private staged = new Map<string, StreamHead>()
   /** events written by the group being committed; they reach `tail` once it commits */
@@ -151,9 +160,14 @@ export class SqliteEventStore implements EventStore {
       begin: () => {
         this.staged = new Map()
         this.stagedEvents = []
+        this.groupAppends = 0
       },
-      write: (append) => this.appendWithinTransaction(append),
+      write: (append) => {
+        this.groupAppends++
+        return this.appendWithinTransaction(append)
+      },
       committed: () => {
+        this.observer?.committed(this.groupAppends)
         for (const [name, head] of this.staged) this.remember(name, head)
         this.extendTail(this.stagedEvents)
         for (const notify of this.listeners) notify()
@@ -171,7 +185,19 @@ export class SqliteEventStore implements EventStore {
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'))
-    return this.appends.submit({ streamName, events, expectedRevision: options.expectedRevision })
+    const appended = this.appends.submit({ streamName, events, expectedRevision: options.expectedRevision })
+    const observer = this.observer
+    if (observer === undefined) return appended
+    const started = performance.now()
+    return appended.then((result) => {
+      observer.appended((performance.now() - started) / 1000)
+      return result
+    })
+  }
+
+  /** Reports each append's time to its commit and each commit's size (the metrics). */
+  observe(observer: AppendObserver): void {
+    this.observer = observer
   }
 
   private remember(name: string, head: StreamHead): void {

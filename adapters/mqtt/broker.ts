@@ -33,6 +33,8 @@ import type { AedesBridge, DeviceSession, Revocation } from '../../streams/aedes
 import type { CommandPublisher } from '../../streams/reactors/device-commands.ts'
 import type { DevicePublisher } from '../../streams/device-publisher.ts'
 import type { Config } from '../config.ts'
+import { parseTopic } from '../../streams/cayenne/topics.ts'
+import type { MqttInstruments } from '../metrics.ts'
 import { batchQoS0Deliveries } from './batched-delivery.ts'
 import { openRedisCluster, type RedisCluster } from './redis.ts'
 
@@ -49,6 +51,26 @@ export interface MqttBrokerOptions {
   readonly listen: boolean
   /** ends live connections whose credentials or thing were revoked */
   readonly watchRevocations?: (revoke: (revocation: Revocation) => void) => Promise<Subscription>
+  /** connections, refused CONNECTs and publishes, for the metrics */
+  readonly instruments?: MqttInstruments | undefined
+  readonly limits?: MqttLimits | undefined
+}
+
+/** The rate limits' hooks (adapters/rate-limits.ts): CONNECT attempts, and publishes that may slow a connection down. */
+export interface MqttLimits {
+  /** the reason a CONNECT is refused with CONNACK 3; undefined: it may go on */
+  admitConnect(address: string, username: string | undefined): Promise<string | undefined>
+  /** counts a publish; over a limit, pauses the connection (aedes stops reading it) for a while */
+  published(client: { pause(): void; resume(): void }, accountId: string, bytes: number): void
+}
+
+/** Why a CONNECT was refused, by its CONNACK code, for the metrics. */
+const refusalReasons: Record<number, string> = { 2: 'identifier_rejected', 3: 'server_unavailable', 4: 'bad_credentials', 5: 'not_authorized' }
+
+/** The client's address: its socket's, or the WebSocket upgrade request's. */
+function addressOf(client: Client): string {
+  const internals = client as unknown as { conn?: { remoteAddress?: string }; req?: IncomingMessage }
+  return internals.conn?.remoteAddress ?? internals.req?.socket.remoteAddress ?? 'unknown'
 }
 
 /**
@@ -117,7 +139,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   ) {}
 
   static async start(options: MqttBrokerOptions): Promise<MqttBroker> {
-    const { bridge, logger } = options
+    const { bridge, logger, instruments, limits } = options
     const sessions = new WeakMap<Client, DeviceSession>()
     const recent = new WeakMap<Client, Set<string>>()
     const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
@@ -127,17 +149,24 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
       maxClientsIdLength: 128,
       concurrency: unlimitedDeliveries,
       authenticate(client, username, password, done) {
-        bridge.authenticate(client.id, username, password).then(
+        const admitted = limits ? limits.admitConnect(addressOf(client), username) : Promise.resolve(undefined)
+        admitted.then(async (tooMany) => {
+          if (tooMany === undefined) return bridge.authenticate(client.id, username, password)
+          logger.warn({ clientId: client.id, username, reason: tooMany }, 'MQTT connection refused: rate limit')
+          return { ok: false as const, code: 3 as const, reason: tooMany, limited: true }
+        }).then(
           (answer) => {
             if (answer.ok) {
               sessions.set(client, answer.session)
               ;(client as unknown as { duplicates: Record<string, number> }).duplicates = noHighWaterMark
               done(null, true)
             } else {
+              instruments?.connectRefused('limited' in answer ? 'rate_limited' : (refusalReasons[answer.code] ?? String(answer.code)))
               done(Object.assign(new Error(answer.reason), { returnCode: answer.code }), false)
             }
           },
           (error: unknown) => {
+            instruments?.connectRefused('server_unavailable')
             logger.error({ err: error, clientId: client.id }, 'MQTT authentication failed: server unavailable')
             done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
           },
@@ -151,6 +180,8 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         const session = client ? sessions.get(client) : undefined
         if (!session) return done(new Error('no session'))
         if (!bridge.mayPublish(session, packet.topic)) return done(new Error(`not authorized to publish to ${packet.topic}`))
+        instruments?.published(parseTopic(packet.topic)?.kind ?? 'other', packet.qos)
+        limits?.published(client as unknown as { pause(): void; resume(): void }, session.accountId, (packet.payload as Buffer).length)
         const recorded = bridge.publish(session, packet.topic, packet.payload as Buffer)
         const failed = (error: unknown): void =>
           logger.error({ err: error, clientId: session.clientId, topic: packet.topic }, 'telemetry stream refused a record')
@@ -187,10 +218,12 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
     const broker = new MqttBroker(aedes, sessions, options, cluster)
 
     aedes.on('client', (client) => {
+      instruments?.connectionOpened()
       const session = sessions.get(client)
       if (session) bridge.connected(session).catch((error: unknown) => logger.warn({ err: error, clientId: client.id }, 'could not record a connection'))
     })
     aedes.on('clientDisconnect', (client) => {
+      instruments?.connectionClosed()
       const session = sessions.get(client)
       if (session) bridge.disconnected(session).catch((error: unknown) => logger.warn({ err: error, clientId: client.id }, 'could not record a disconnection'))
     })

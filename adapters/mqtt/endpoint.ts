@@ -19,7 +19,8 @@ import { CommandTimeoutSweeper, type DeviceCommandsDeps } from '../../streams/re
 import { TelemetryWriter } from '../../streams/telemetry-writer.ts'
 import type { TelemetryStream } from '../../streams/telemetry-stream.ts'
 import type { Config } from '../config.ts'
-import { MqttBroker } from './broker.ts'
+import { MqttBroker, type MqttLimits } from './broker.ts'
+import type { MqttInstruments } from '../metrics.ts'
 
 export interface MqttEndpointDeps {
   readonly config: Config
@@ -36,6 +37,8 @@ export interface MqttEndpointDeps {
   readonly settled: (position: number) => Promise<unknown>
   /** names this installation's keys and channels in Redis */
   readonly redisPrefix?: string
+  readonly instruments?: MqttInstruments | undefined
+  readonly rateLimits?: MqttLimits | undefined
 }
 
 export interface MqttEndpoint {
@@ -72,6 +75,8 @@ export async function startMqttEndpoint(deps: MqttEndpointDeps): Promise<MqttEnd
     bridge,
     logger,
     listen: deps.listen,
+    instruments: deps.instruments,
+    limits: deps.rateLimits,
     redis: redisUrl ? { url: redisUrl, prefix: deps.redisPrefix ?? 'capsicum' } : undefined,
     ...(deps.listen
       ? { watchRevocations: (revoke) => watchRevocations({ eventStore: deps.eventStore, settled: deps.settled, revoke, logger }) }

@@ -255,6 +255,11 @@ export class KafkaTelemetryStream implements TelemetryStream {
     await this.admin.setOffsets({ groupId: this.groupId(groupId), topic, partitions: [{ partition, offset: String(offset) }] })
   }
 
+  async endOffsets(): Promise<Map<number, number>> {
+    const partitions = await this.admin.fetchTopicOffsets(this.options.topic)
+    return new Map(partitions.map((p) => [p.partition, Number(p.high)]))
+  }
+
   async committedOffsets(groupId: string): Promise<Map<number, number>> {
     const topics = await this.admin.fetchOffsets({ groupId: this.groupId(groupId), topics: [this.options.topic] })
     const offsets = new Map<number, number>()

@@ -241,6 +241,10 @@ export class SqliteTelemetryStream implements TelemetryStream {
     this.upsertOffset.run(groupId, partition, Math.max(0, Math.min(offset, this.nextOffsets[partition]!)))
   }
 
+  async endOffsets(): Promise<Map<number, number>> {
+    return new Map(this.nextOffsets.map((offset, partition) => [partition, offset]))
+  }
+
   async committedOffsets(groupId: string): Promise<Map<number, number>> {
     return new Map(this.selectOffsets.all(groupId).map((row) => [row.partition, row.next_offset]))
   }

@@ -1,6 +1,6 @@
 /**
- * The HTTP shell every resource plugs into: request ids and logs, the API-version
- * header, body parsing with a size limit, health, the OpenAPI document and its
+ * The HTTP shell every resource plugs into: request ids and logs, metrics, the API-version
+ * header, body parsing with a size limit, rate limits, health, the OpenAPI document and its
  * interactive docs, JSON 404s, and the one error mapping.
  */
 import { randomUUID } from 'node:crypto'
@@ -28,6 +28,10 @@ export interface HttpAppOptions {
   readonly jwks: () => object
   /** set while shutting down: readiness fails so load balancers stop sending traffic */
   readonly isShuttingDown: () => boolean
+  /** counts every request (first in line), and serves GET /metrics when `endpoint` is given */
+  readonly metrics?: { readonly middleware: RequestHandler; readonly endpoint: RequestHandler | undefined }
+  /** after body parsing, before the routes: the limits that need no route (logins per address and e-mail) */
+  readonly rateLimits?: RequestHandler
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
@@ -50,6 +54,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.disable('x-powered-by')
   app.set('trust proxy', 'loopback')
   app.set('query parser', 'simple')
+  if (options.metrics) app.use(options.metrics.middleware)
 
   app.use(
     pinoHttp({
@@ -74,6 +79,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   )
 
   // Operational endpoints: outside the versioned API.
+  if (options.metrics?.endpoint) app.get('/metrics', options.metrics.endpoint)
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
@@ -105,6 +111,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.use(apiVersion)
   app.use(express.json({ limit: options.bodyLimitBytes }))
   app.use(express.urlencoded({ extended: false, limit: options.bodyLimitBytes }))
+  if (options.rateLimits) app.use(options.rateLimits)
   for (const router of options.routers) app.use(router)
 
   app.use(notFoundRoute)

@@ -8,6 +8,7 @@ import {
   CapsicumError,
   NotFoundError,
   PayloadTooLargeError,
+  RateLimitedError,
   ValidationError,
   type ErrorKind,
 } from '../../domain/errors.ts'
@@ -28,6 +29,8 @@ export interface ErrorBody {
   readonly error: string
   readonly message: string
   readonly details: readonly { readonly field: string; readonly problem: string }[]
+  /** a 429: the limit that refused, its size and window, and when it resets */
+  readonly limit?: { readonly name: string; readonly count: number; readonly window_seconds: number; readonly reset_at: string; readonly retry_after_seconds: number }
 }
 
 /** Errors thrown by express's own body parsers carry a `type`. */
@@ -49,10 +52,12 @@ function fromBodyParser(error: unknown): CapsicumError | undefined {
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody } | undefined {
   const known = error instanceof CapsicumError ? error : fromBodyParser(error)
   if (!known) return undefined
-  return {
-    status: statusOf[known.kind],
-    body: { error: known.code, message: known.message, details: known.details },
+  const body: ErrorBody = { error: known.code, message: known.message, details: known.details }
+  if (known instanceof RateLimitedError) {
+    const { name, count, windowSeconds, resetAt, retryAfterSeconds } = known.refusal
+    return { status: statusOf[known.kind], body: { ...body, limit: { name, count, window_seconds: windowSeconds, reset_at: resetAt, retry_after_seconds: retryAfterSeconds } } }
   }
+  return { status: statusOf[known.kind], body }
 }
 
 export const notFoundRoute: RequestHandler = (req, _res, next) => {
@@ -65,6 +70,7 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     // A route that authenticates otherwise (HTTP Basic) has set its own challenge.
     if (mapped.status === 401 && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer realm="capsicum", error="invalid_token"')
     if (mapped.status >= 500) req.log?.warn({ err: error }, 'request failed')
+    if (mapped.body.limit) res.setHeader('Retry-After', String(mapped.body.limit.retry_after_seconds))
     res.status(mapped.status).json(mapped.body)
     return
   }

@@ -26,6 +26,7 @@ import type { HttpPusher, SmsSender } from './delivery-ports.ts'
 import type { Mailer } from './mailer.ts'
 import { emailOf, smsOf } from './notification-text.ts'
 import type { Logger } from '../../commands/logger.ts'
+import type { Instruments } from '../../commands/instruments.ts'
 
 export interface DeliveryWorkerDeps {
   readonly eventStore: EventStore
@@ -37,6 +38,7 @@ export interface DeliveryWorkerDeps {
   /** undefined when no SMS provider is configured: SMS are undeliverable */
   readonly sms: SmsSender | undefined
   readonly httpPush: HttpPusher
+  readonly instruments?: Instruments
 }
 
 type Undeliverable = { readonly undeliverable: string }
@@ -85,11 +87,13 @@ export class DeliveryWorker {
     if ('undeliverable' in result) {
       logger.warn({ ...log, reason: result.undeliverable }, 'delivery is undeliverable')
       await handleCommand(deliveryDecider, stream, { type: 'RecordUndeliverable', data: { deliveryId, reason: result.undeliverable } }, context)
+      this.deps.instruments?.deliveryAttempted(state.channel, 'undeliverable', false)
       return
     }
     const attempt = state.attempts + 1
     const durationMs = Math.round(performance.now() - started)
-    await handleCommand(deliveryDecider, stream, { type: 'RecordAttempt', data: { deliveryId, attempt, durationMs, ...result } }, context)
+    const recorded = await handleCommand(deliveryDecider, stream, { type: 'RecordAttempt', data: { deliveryId, attempt, durationMs, ...result } }, context)
+    this.deps.instruments?.deliveryAttempted(state.channel, result.outcome, recorded.state.exists && recorded.state.status === 'dead')
     if (result.outcome === 'succeeded') logger.info({ ...log, attempt }, 'delivered')
     else logger.warn({ ...log, attempt, outcome: result.outcome, statusCode: result.statusCode, error: result.error }, 'delivery attempt failed')
   }

@@ -51,7 +51,7 @@ export async function startTestServer(
   options: { dataDir?: string; env?: Record<string, string>; now?: () => Date; hooks?: readonly ReadingHook[]; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir(t)
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env })
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', ...options.env })
   const capsicum = await startCapsicum(config, {
     ...(options.now ? { now: options.now } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
