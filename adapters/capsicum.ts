@@ -150,6 +150,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger })
   const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger })
   const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger }) : undefined
+  await rateLimits?.ready()
   const processor = roles.includes('processor')
     ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId, instruments: metrics })
     : undefined

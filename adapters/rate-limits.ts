@@ -99,6 +99,24 @@ export class RateLimits {
     }
   }
 
+  /**
+   * Resolves once the shared counters are reachable (at once without Redis). When Redis
+   * does not answer within `timeoutMs` the node starts anyway, counting in memory until
+   * it does, and says so: a limit is a protection, not a reason to stay down.
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    const redis = this.redis
+    if (redis === undefined || redis.status === 'ready') return
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs)
+      redis.once('ready', () => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+    if (!connected) this.options.logger.warn({}, 'rate limits: Redis does not answer; counting in this process until it does')
+  }
+
   /** Takes `points` from the limit's budget for `key`. */
   async take(limit: LimitName, key: string, points = 1): Promise<Taken> {
     try {
