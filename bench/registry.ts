@@ -6,7 +6,12 @@
  *      until the read models hold all 500 devices). BENCH_BATCHES runs, median shown.
  *   2  GET /v1.1/things/{id} with a JWT (RS256 verification, tenancy check, read model,
  *      children) under autocannon, beside a bare express hello-world measured the same
- *      way in the same run; printed as a ratio. Target ≥ 0.7×.
+ *      way in the same run; printed as a ratio. Target ≥ 0.7×. Metrics and rate limits off,
+ *      as before they existed.
+ *   3  the same GET with metrics and rate limits on (limits far above the load, so each
+ *      request is counted but none refused) vs off, in alternating rounds; printed as a
+ *      ratio. Target ≥ 0.95×. BENCH_OPS_ROUNDS rounds of each (default 2), BENCH_OPS=skip
+ *      leaves it out.
  *
  * Each server runs in its own child process (this file, with `serve-capsicum` or
  * `serve-hello`), so the load generator does not share their event loop.
@@ -29,9 +34,20 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const batches = Number(process.env.BENCH_BATCHES ?? 5)
 
+const opsRounds = Number(process.env.BENCH_OPS_ROUNDS ?? 2)
+
+/** The child's metrics and rate limits (BENCH_OPS=on|off); on, the limits sit far above any load here. */
+const opsEnv = (ops: 'on' | 'off'): Record<string, string> =>
+  ops === 'on'
+    ? { METRICS: 'on', RATE_LIMITS: 'on', RATE_LIMIT_API_PER_TOKEN: '1000000000/1m', RATE_LIMIT_API_PER_ACCOUNT: '1000000000/1m' }
+    : { METRICS: 'off', RATE_LIMITS: 'off' }
+
 async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
-  const capsicum = await startCapsicum(loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }))
+  const ops = process.env.BENCH_OPS === 'on' ? 'on' : 'off'
+  const capsicum = await startCapsicum(
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...opsEnv(ops) }),
+  )
   const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })
   process.stdout.write(`${JSON.stringify({ url: capsicum.url, token })}\n`)
   process.once('SIGTERM', () => {
@@ -62,9 +78,12 @@ interface Child {
   stop(): Promise<void>
 }
 
-function startChild(role: 'serve-capsicum' | 'serve-hello'): Promise<Child> {
+function startChild(role: 'serve-capsicum' | 'serve-hello', ops: 'on' | 'off' = 'off'): Promise<Child> {
   const profile = process.env.BENCH_PROFILE_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), role], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), role], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_OPS: ops },
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => {
@@ -137,6 +156,7 @@ async function main(): Promise<void> {
     await load(thingUrl, auth, 2)
     const ours = await load(thingUrl, auth, seconds)
     await capsicum.stop()
+    const opsRuns = process.env.BENCH_OPS === 'skip' ? undefined : await withAndWithoutOps()
 
     const hello = await startChild('serve-hello')
     await load(hello.url, {}, 2)
@@ -151,10 +171,41 @@ async function main(): Promise<void> {
     process.stdout.write(row('express hello-world', bare))
     const ratio = ours.requests.average / bare.requests.average
     process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ 0.7×: ${ratio >= 0.7 ? 'met' : 'NOT met'})\n`)
+    if (opsRuns) {
+      const mean = (rs: autocannon.Result[]): number => rs.reduce((sum, r) => sum + r.requests.average, 0) / rs.length
+      process.stdout.write(`3  GET /v1.1/things/{id} with metrics and rate limits on vs off (${opsRuns.on.length} alternating rounds each)\n`)
+      opsRuns.off.forEach((r, i) => process.stdout.write(row(`off, round ${i + 1}`, r)))
+      opsRuns.on.forEach((r, i) => process.stdout.write(row(`on, round ${i + 1}`, r)))
+      const opsRatio = mean(opsRuns.on) / mean(opsRuns.off)
+      process.stdout.write(`   ratio ${opsRatio.toFixed(3)}× (mean on / mean off; target ≥ 0.95×: ${opsRatio >= 0.95 ? 'met' : 'NOT met'})\n`)
+    }
   } catch (error) {
     await capsicum.stop()
     throw error
   }
+}
+
+/** One GET of a paired thing per server, measured in rounds alternating off and on (the machine's load drifts). */
+async function withAndWithoutOps(): Promise<{ on: autocannon.Result[]; off: autocannon.Result[] }> {
+  const runs = { on: [] as autocannon.Result[], off: [] as autocannon.Result[] }
+  for (let round = 0; round < opsRounds; round++) {
+    for (const ops of ['off', 'on'] as const) {
+      const server = await startChild('serve-capsicum', ops)
+      try {
+        await api(server, 'POST', '/v1.1/clients')
+        const thing = await api<{ id: string }>(server, 'POST', '/v1.1/things', { name: 'Bench thing' })
+        const url = `${server.url}/v1.1/things/${thing.body.id}`
+        const auth = { authorization: `Bearer ${server.token}` }
+        await load(url, auth, 2)
+        const result = await load(url, auth, seconds)
+        if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 2xx with metrics and limits ${ops}`)
+        runs[ops].push(result)
+      } finally {
+        await server.stop()
+      }
+    }
+  }
+  return runs
 }
 
 const role = process.argv[2]
