@@ -64,6 +64,16 @@ export interface RateLimitsOptions {
 
 const routesWithLogins = new Set(['/oauth/token', '/login'])
 
+/** The bearer token as passport-http-bearer found it: the header, else `access_token` in the body or query. */
+function bearerTokenOf(req: Request): string {
+  const header = req.get('authorization')
+  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim()
+  const fromBody = (req.body as Record<string, unknown> | undefined)?.access_token
+  if (typeof fromBody === 'string') return fromBody
+  const fromQuery = (req.query as Record<string, unknown>).access_token
+  return typeof fromQuery === 'string' ? fromQuery : ''
+}
+
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterAbstract>()
   private readonly redis: Redis | undefined
@@ -181,8 +191,7 @@ export class RateLimits {
   readonly api: RequestHandler = (req, res, next) => {
     if (this.counted.has(req)) return next()
     this.counted.add(req)
-    const token = (req.get('authorization') ?? '').slice('Bearer '.length)
-    const tokenKey = createHash('sha256').update(token).digest('base64url').slice(0, 22)
+    const tokenKey = createHash('sha256').update(bearerTokenOf(req)).digest('base64url').slice(0, 22)
     this.check(res, [
       { limit: 'apiPerToken', key: tokenKey, field: 'Authorization', what: 'requests with this access token' },
       { limit: 'apiPerAccount', key: principalOf(req).accountId, field: 'account_id', what: 'requests for this account' },

@@ -129,7 +129,8 @@ t.test('MQTT: CONNECTs per user name', async (t) => {
 })
 
 t.test('MQTT: a fast QoS 1 publisher is slowed down (paused), not dropped, and loses nothing', async (t) => {
-  const server = await startTestServer(t, { env: limited({ RATE_LIMIT_MQTT_PUBLISH_PER_CONNECTION: '20/1s', RATE_LIMIT_MQTT_BYTES_PER_ACCOUNT: '300/1s' }) })
+  const { logger, lines } = capturedLogger()
+  const server = await startTestServer(t, { logger, env: limited({ RATE_LIMIT_MQTT_PUBLISH_PER_CONNECTION: '20/1s', RATE_LIMIT_MQTT_BYTES_PER_ACCOUNT: '300/1s' }) })
   const account = await deviceAccount(server, { things: 1 })
   const device = await connectDevice(t, server.capsicum.mqttUrl!, account.device(0))
   let closes = 0
@@ -147,6 +148,9 @@ t.test('MQTT: a fast QoS 1 publisher is slowed down (paused), not dropped, and l
   t.equal(s.value('capsicum_readings_recorded_total'), readings, 'every reading recorded, once')
   t.ok(s.value('capsicum_rate_limited_total', { limit: 'mqtt_publish_per_connection' }) >= 1, 'slowed by the per-connection limit')
   t.ok(s.value('capsicum_rate_limited_total', { limit: 'mqtt_bytes_per_account' }) >= 1, 'and by the account\'s bytes')
+  const pauses = lines.filter((l) => l.msg === 'MQTT connection slowed down by a rate limit')
+  t.ok(pauses.length >= 1, `the connection was paused ${pauses.length} times`)
+  t.ok(pauses.every((p) => typeof p.pauseMs === 'number' && p.pauseMs > 0 && p.pauseMs <= 1000), 'each time until its window resets')
   const history = await server.api<{ points: { value: number }[] }>('GET', `/v1.1/things/${account.thingIds[0]}/data/1`, { token: account.token })
   t.strictSame(history.body.points.map((p) => p.value).sort((a, b) => a - b), Array.from({ length: readings }, (_, i) => i), 'all of them, in the history')
 })
