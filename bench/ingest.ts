@@ -62,8 +62,9 @@ interface Progress {
 /** The Capsicum side, in a child process; answers the parent over IPC. */
 async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
+  // Rate limits off: the default of 100 publishes/s per connection would cap the devices by design.
   const capsicum = await startCapsicum(
-    loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' }),
     roles ? { roles } : {},
   )
   const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })

@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 async function brokerNode(t: Test, server: TestServer, prefix: string, url = redisUrl): Promise<MqttEndpoint> {
-  const config = loadConfig({ DATA_DIR: server.dataDir, REDIS_URL: url, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent' })
+  const config = loadConfig({ DATA_DIR: server.dataDir, REDIS_URL: url, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' })
   const { eventStore, readStore, telemetry, logger, runner } = server.capsicum
   const endpoint = await startMqttEndpoint({
     config,
