@@ -37,6 +37,16 @@ export const errorBodySchema = z
     error: z.string().describe('stable, machine-readable code'),
     message: z.string().describe('what went wrong, for people'),
     details: z.array(z.object({ field: z.string(), problem: z.string() })),
+    limit: z
+      .object({
+        name: z.string().describe('the limit that refused (api_per_token, api_per_account, token_per_address, token_per_email)'),
+        count: z.number().int().describe('what the limit allows per window'),
+        window_seconds: z.number().int(),
+        reset_at: z.string().describe('ISO time the window resets'),
+        retry_after_seconds: z.number().int(),
+      })
+      .optional()
+      .describe('a 429: which rate limit refused, and when it lets requests through again'),
   })
   .meta({ title: 'Error' })
 
@@ -51,6 +61,7 @@ const standardErrors: Record<number, string> = {
   403: 'The token is valid but may not do this',
   404: 'No such resource in the caller\'s account',
   413: 'The request body exceeds BODY_LIMIT',
+  429: 'A rate limit refused the request: `limit` names it; `Retry-After`, `RateLimit` and `RateLimit-Policy` say when to come back',
 }
 
 const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
@@ -110,8 +121,8 @@ export class OpenApiDocument {
               : {}),
         }
       }
-      const errors = [400, 404, ...(op.secured ? [401, 403] : []), ...(op.body ? [413] : [])]
-      for (const status of errors.sort()) {
+      const errors = [400, 404, ...(op.secured ? [401, 403, 429] : []), ...(op.body ? [413] : [])]
+      for (const status of errors.sort((a, b) => a - b)) {
         responses[String(status)] ??= { description: standardErrors[status], content: errorContent }
       }
       paths[op.path] ??= {}
