@@ -348,6 +348,21 @@ export function telemetryStreamContract(t: Test, name: string, open: OpenTelemet
       t.equal(await committed(stream, 'rules', pa), 7, 'moves on with the records consumed')
     })
 
+    t.test('endOffsets gives each partition the offset its next record gets (the lag a group has is that minus its committed offset)', async (t) => {
+      const { stream } = await open(t)
+      const [a, b] = keysOnDistinctPartitions(stream, 2)
+      const pa = stream.partitionFor(a!)
+      const before = await stream.endOffsets()
+      t.equal(before.size, stream.partitionCount, 'every partition')
+      t.equal(before.get(pa), 0, 'an empty partition ends at 0')
+      await stream.produce([...readings(a!, 3), ...(b === undefined ? [] : readings(b, 1))])
+      const after = await stream.endOffsets()
+      t.equal(after.get(pa), 3)
+      if (b !== undefined) t.equal(after.get(stream.partitionFor(b)), 1)
+      const [next] = await stream.produce([reading(a!)])
+      t.equal(next!.offset, after.get(pa), 'the next record got that offset')
+    })
+
     t.test('seek to an offset replays from it', async (t) => {
       const { stream } = await open(t)
       const key = thingId()
