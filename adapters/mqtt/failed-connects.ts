@@ -116,8 +116,9 @@ export class FailedConnects {
 }
 
 /** One key per client address: IPv4-mapped IPv6 as IPv4, other IPv6 by their /64 (one host's usual share). */
-export function addressKey(remoteAddress: string | undefined): string {
-  if (remoteAddress === undefined) return 'unknown'
+export function addressKey(address: string | undefined): string {
+  if (address === undefined) return 'unknown'
+  const remoteAddress = address.split('%')[0]!
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress)
   if (mapped) return mapped[1]!
   if (!remoteAddress.includes(':')) return remoteAddress
