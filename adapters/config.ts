@@ -49,7 +49,7 @@ export interface Config {
     readonly commandTimeoutMs: number
     /** largest MQTT packet a connection may send (fixed header included); a larger one closes it */
     readonly maxPacketBytes: number
-    /** a connection whose CONNECT has not arrived whole by then is closed */
+    /** a connection whose CONNECT (or TLS handshake) has not arrived whole by then is closed */
     readonly connectTimeoutMs: number
     /** the longest a refused (or, from a suspect address, any) CONNECT is held before its CONNACK; 0: never */
     readonly failedConnectDelayMaxMs: number
@@ -97,7 +97,7 @@ export const configVariables = {
   MQTT_TLS_KEY_FILE: { default: '', form: 'a PEM private key file path', about: 'private key of the MQTT TLS listener' },
   COMMAND_TIMEOUT_MS: { default: '60000', form: 'milliseconds, 1000-86400000', about: 'a command a device has not answered by then is timed out' },
   MQTT_MAX_PACKET_SIZE: { default: '256kb', form: 'bytes, or a number with kb or mb (1kb-256mb)', about: 'largest MQTT packet a device may send; a larger one closes the connection before its body is read' },
-  MQTT_CONNECT_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 1000-120000', about: 'a connection whose CONNECT has not arrived whole by then is closed' },
+  MQTT_CONNECT_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 1000-120000', about: 'a connection whose CONNECT (or TLS handshake) has not arrived whole by then is closed' },
   MQTT_FAILED_CONNECT_DELAY_MAX_MS: { default: '8000', form: 'milliseconds, 0-60000 (0 turns the delay off)', about: 'cap of the growing delay before the answer to repeated failed CONNECTs' },
   SMS_API_URL: { default: 'https://api.twilio.com', form: 'an http(s) URL', about: 'base URL of the Twilio-compatible SMS API (`/2010-04-01/Accounts/{sid}/Messages.json`)' },
   SMS_ACCOUNT_SID: { default: '', form: 'the account SID', about: 'SMS provider account; unset: SMS notifications are recorded as undeliverable' },

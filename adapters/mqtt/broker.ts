@@ -276,7 +276,13 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
     }
     if (mqtt.port !== null) this.port = await this.listenOn(createNetServer(handle), mqtt.port)
     if (mqtt.tlsCertFile && mqtt.tlsKeyFile) {
-      const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2' }, handle)
+      // a handshake that does not finish is given up as soon as an unfinished CONNECT (Node's default:
+      // 120 s); Node 20 only reports the timeout, the socket is closed here
+      const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2', handshakeTimeout: mqtt.connectTimeoutMs }, handle)
+      tls.on('tlsClientError', (error, socket) => {
+        this.options.logger.debug({ err: error, address: socket.remoteAddress }, 'MQTT TLS handshake failed')
+        socket.destroy()
+      })
       this.tlsPort = await this.listenOn(tls, mqtt.tlsPort)
     }
   }
