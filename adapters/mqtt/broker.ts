@@ -41,7 +41,7 @@ import type { DevicePublisher } from '../../streams/device-publisher.ts'
 import type { Config } from '../config.ts'
 import { PacketTooLarge, assertAedesInternals, connectedClients, limitPacketSize, subscriptionsOf, turnOffDedupe, unlimitedDeliveries } from './aedes-internals.ts'
 import { batchQoS0Deliveries } from './batched-delivery.ts'
-import { FailedConnects, addressKey, defaultFailedConnectPolicy } from './failed-connects.ts'
+import { FailedConnects, addressKey, defaultFailedConnectPolicy, forwardedAddress } from './failed-connects.ts'
 import { openRedisCluster, type RedisCluster } from './redis.ts'
 
 export interface MqttBrokerOptions {
@@ -247,7 +247,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        this.accept(createWebSocketStream(ws), req.socket.remoteAddress, req)
+        this.accept(createWebSocketStream(ws), forwardedAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']), req)
       })
     }
     server.on('upgrade', onUpgrade)

@@ -128,3 +128,17 @@ export function addressKey(address: string | undefined): string {
   const groups = remoteAddress.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
+
+const isLoopback = (address: string): boolean => /^(127\.|::ffff:127\.)/i.test(address) || address === '::1'
+
+/**
+ * The client address of a WebSocket upgrade, as the HTTP side sees it (`trust proxy:
+ * loopback`): behind a proxy on loopback, the nearest `X-Forwarded-For` entry that is not
+ * loopback; otherwise the socket's own address.
+ */
+export function forwardedAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
+  if (remoteAddress === undefined || !isLoopback(remoteAddress) || forwardedFor === undefined) return remoteAddress
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((hop) => hop.trim()).filter(Boolean)
+  for (let i = hops.length - 1; i >= 0; i--) if (!isLoopback(hops[i]!)) return hops[i]
+  return remoteAddress
+}

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { pino } from 'pino'
 import t from 'tap'
-import { FailedConnects, addressKey, defaultFailedConnectPolicy, type FailedConnectPolicy } from '../../adapters/mqtt/failed-connects.ts'
+import { FailedConnects, addressKey, defaultFailedConnectPolicy, forwardedAddress, type FailedConnectPolicy } from '../../adapters/mqtt/failed-connects.ts'
 import { within } from '../helpers/async.ts'
 import { deviceAccount, waitUntil, type DeviceIdentity } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'
@@ -92,6 +92,14 @@ t.test('the policy', async (t) => {
     t.equal(addressKey('::1'), '0:0:0:0::/64')
     t.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64', 'without the zone')
     t.equal(addressKey(undefined), 'unknown')
+  })
+
+  await t.test('a WebSocket behind a proxy on loopback counts as the address the proxy forwards (as the HTTP side does)', async (t) => {
+    t.equal(forwardedAddress('127.0.0.1', '198.51.100.9'), '198.51.100.9')
+    t.equal(forwardedAddress('::1', '203.0.113.1, 198.51.100.9'), '198.51.100.9', 'the nearest hop, which the proxy appended')
+    t.equal(forwardedAddress('::ffff:127.0.0.1', ['198.51.100.9', '127.0.0.2']), '198.51.100.9', 'proxies on loopback are skipped')
+    t.equal(forwardedAddress('192.0.2.1', '198.51.100.9'), '192.0.2.1', 'not from loopback: the header is anyone\'s')
+    t.equal(forwardedAddress('127.0.0.1', undefined), '127.0.0.1')
   })
 })
 
