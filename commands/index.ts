@@ -10,13 +10,14 @@ import { thingRoutes } from './thing/routes.ts'
 import { dataRoutes } from './thing/data-routes.ts'
 import { ruleRoutes } from './rule/routes.ts'
 import { deliveryRoutes } from './delivery/routes.ts'
-import { jobRoutes } from './job/routes.ts'
+import { jobEndpoints } from './job/routes.ts'
+import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
-  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), dataRoutes(deps), ruleRoutes(deps), jobRoutes(deps), deliveryRoutes(deps), ...authRoutes(deps)]
+  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), dataRoutes(deps), ruleRoutes(deps), routerOf(deps, jobEndpoints(deps)), deliveryRoutes(deps), ...authRoutes(deps)]
 }
 
 /**
