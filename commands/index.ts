@@ -6,7 +6,7 @@ import { registerThingType } from './thing-type/register-thing-type.ts'
 import { thingTypeRoutes } from './thing-type/routes.ts'
 import { mqttClientEndpoints } from './client/routes.ts'
 import { provisioningRoutes } from './provisioning/routes.ts'
-import { thingRoutes } from './thing/routes.ts'
+import { thingEndpoints } from './thing/routes.ts'
 import { dataRoutes } from './thing/data-routes.ts'
 import { ruleEndpoints } from './rule/routes.ts'
 import { deliveryEndpoints } from './delivery/routes.ts'
@@ -20,7 +20,7 @@ export function platformRoutes(deps: RouteDeps): Router[] {
   return [
     thingTypeRoutes(deps),
     provisioningRoutes(deps),
-    thingRoutes(deps),
+    routerOf(deps, [...thingEndpoints(deps)]),
     dataRoutes(deps),
     routerOf(deps, [...mqttClientEndpoints(deps), ...ruleEndpoints(deps), ...jobEndpoints(deps), ...deliveryEndpoints(deps)]),
     ...authRoutes(deps),

@@ -54,6 +54,7 @@ export interface EndpointSpec<P extends string, QS extends z.ZodObject | undefin
   /** `bearer`: a valid access token; `none`: open (or authenticated by `before`) */
   readonly auth: 'bearer' | 'none'
   readonly params?: Readonly<Record<P, UuidParam>>
+  /** its defaults must be constants: an empty query string is parsed once, at start */
   readonly query?: QS
   readonly body?: BS
   /** the write applies only to the revision named by If-Match (412 otherwise) */
@@ -141,12 +142,15 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
   for (const [i, { spec }] of endpoints.entries()) {
     deps.openapi.add(operations[i]!)
     const params = Object.entries<UuidParam>(spec.params ?? {})
+    const emptyQuery = spec.query?.safeParse({})
+    const queryOf = (req: Request): unknown =>
+      !spec.query ? undefined : Object.keys(req.query).length === 0 && emptyQuery?.success ? emptyQuery.data : parseInput(spec.query, req.query, 'query')
     const handler: RequestHandler = async (req, res) => {
       const input: EndpointInput<string, unknown, unknown> = {
         req,
         res,
         params: Object.fromEntries(params.map(([name, param]) => [name, uuidParamOf(req, name, param.notFound)])),
-        query: spec.query ? parseInput(spec.query, req.query, 'query') : undefined,
+        query: queryOf(req),
         body: spec.body ? parseInput(spec.body, req.body) : undefined,
         context: () => commandContextOf(deps, req, spec.ifMatch ? ifMatchRevision(req) : undefined),
       }
