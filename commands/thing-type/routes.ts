@@ -8,9 +8,9 @@ import {
   thingTypeVisibleTo,
   toThingTypeView,
 } from '../../projections/thing-types.ts'
-import { principalOf } from '../http/auth.ts'
 import { commandContextOf, uuidParamOf } from '../http/requests.ts'
 import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
+import { accountOf } from '../http/tenancy.ts'
 import { parseInput } from '../http/validate.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { registerThingType } from './register-thing-type.ts'
@@ -36,7 +36,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
   })
   router.post('/v1.1/things/types', deps.requireBearer, async (req, res) => {
     const body = parseInput(registerThingTypeBody, req.body)
-    const result = await registerThingType(body, principalOf(req).accountId, deps.newId(), contextOf(req))
+    const result = await registerThingType(body, accountOf(req), deps.newId(), contextOf(req))
     await deps.readYourWrites(result.position)
     setRevisionTag(res, result.revision)
     res.json(thingTypeViewOf(result.state))
@@ -52,7 +52,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
     responses: { 200: { description: 'Thing types', schema: z.array(thingTypeResponse) } },
   })
   router.get('/v1.1/things/types', deps.requireBearer, async (req, res) => {
-    const documents = await thingTypesVisibleTo(deps.readStore, principalOf(req).accountId)
+    const documents = await thingTypesVisibleTo(deps.readStore, accountOf(req))
     res.json(documents.map(toThingTypeView))
   })
 
@@ -68,7 +68,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
   })
   router.get('/v1.1/things/types/:typeId', deps.requireBearer, async (req, res) => {
     const typeId = typeIdOf(req)
-    const document = await thingTypeVisibleTo(deps.readStore, principalOf(req).accountId, typeId)
+    const document = await thingTypeVisibleTo(deps.readStore, accountOf(req), typeId)
     if (!document) throw new NotFoundError(`Thing type ${typeId} not found`, 'thing_type_not_found')
     setRevisionTag(res, document.revision)
     res.json(toThingTypeView(document))
@@ -92,7 +92,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
   router.put('/v1.1/things/types/:typeId', deps.requireBearer, async (req, res) => {
     const typeId = typeIdOf(req)
     const body = parseInput(updateThingTypeBody, req.body)
-    const result = await updateThingType(body, principalOf(req).accountId, typeId, contextOf(req, ifMatchRevision(req)))
+    const result = await updateThingType(body, accountOf(req), typeId, contextOf(req, ifMatchRevision(req)))
     await deps.readYourWrites(result.position)
     setRevisionTag(res, result.revision)
     res.json(thingTypeViewOf(result.state))
