@@ -20,6 +20,7 @@ import { updateThingType } from './update-thing-type.ts'
 export function thingTypeRoutes(deps: RouteDeps): Router {
   const router = Router()
   const tags = ['Thing types']
+  const description = 'A management token may name the account with `account_id` (query or body); another token naming a foreign account gets 403.'
   const typeIdOf = (req: Request): string =>
     uuidParamOf(req, 'typeId', (id) => new NotFoundError(`Thing type ${id} not found`, 'thing_type_not_found'))
   const contextOf = (req: Request, ifMatch?: number) => commandContextOf(deps, req, ifMatch)
@@ -30,6 +31,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
     operationId: 'registerThingType',
     summary: 'Register a thing type',
     tags,
+    description,
     secured: true,
     body: registerThingTypeBody,
     responses: { 200: { description: 'The registered type', schema: thingTypeResponse, headers: { ETag: 'revision' } } },
@@ -48,6 +50,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
     operationId: 'listThingTypes',
     summary: 'The built-in thing types and the account\'s own',
     tags,
+    description,
     secured: true,
     responses: { 200: { description: 'Thing types', schema: z.array(thingTypeResponse) } },
   })
@@ -62,6 +65,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
     operationId: 'getThingType',
     summary: 'Retrieve a thing type',
     tags,
+    description,
     secured: true,
     pathParams: { typeId: 'type id (UUID)' },
     responses: { 200: { description: 'The type', schema: thingTypeResponse, headers: { ETag: 'revision, for If-Match' } } },
@@ -80,6 +84,7 @@ export function thingTypeRoutes(deps: RouteDeps): Router {
     operationId: 'updateThingType',
     summary: 'Update a thing type (partial); built-in types are read-only',
     tags,
+    description,
     secured: true,
     pathParams: { typeId: 'type id (UUID)' },
     headers: [{ name: 'If-Match', description: 'apply only if the type is still at this ETag (412 otherwise)' }],
