@@ -17,7 +17,6 @@ export type ErrorKind =
   | 'precondition_failed'
   | 'too_large'
   | 'rate_limited'
-  | 'unavailable'
 
 export abstract class CapsicumError extends Error {
   abstract readonly kind: ErrorKind
@@ -90,12 +89,5 @@ export class PayloadTooLargeError extends CapsicumError {
   readonly kind = 'too_large'
   constructor(message: string) {
     super('payload_too_large', message)
-  }
-}
-
-export class UnavailableError extends CapsicumError {
-  readonly kind = 'unavailable'
-  constructor(message: string, code = 'unavailable') {
-    super(code, message)
   }
 }
