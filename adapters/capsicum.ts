@@ -159,6 +159,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const deliveries = new DeliveryWorker({
     eventStore,
     now,
+    newId,
     logger,
     mailer,
     mailConfigured: config.mail.smtpUrl !== undefined,

@@ -47,6 +47,12 @@ export interface Config {
     readonly tlsKeyFile: string | undefined
     /** a command without an answer for this long is timed out */
     readonly commandTimeoutMs: number
+    /** largest MQTT packet a connection may send (fixed header included); a larger one closes it */
+    readonly maxPacketBytes: number
+    /** a connection whose CONNECT (or TLS handshake) has not arrived whole by then is closed */
+    readonly connectTimeoutMs: number
+    /** the longest a refused (or, from a suspect address, any) CONNECT is held before its CONNACK; 0: never */
+    readonly failedConnectDelayMaxMs: number
   }
   /** rules and jobs: how they reach people and services */
   readonly automation: {
@@ -118,6 +124,9 @@ export const configVariables = {
   MQTT_TLS_CERT_FILE: { default: '', form: 'a PEM certificate (chain) file path', about: 'certificate of the MQTT TLS listener' },
   MQTT_TLS_KEY_FILE: { default: '', form: 'a PEM private key file path', about: 'private key of the MQTT TLS listener' },
   COMMAND_TIMEOUT_MS: { default: '60000', form: 'milliseconds, 1000-86400000', about: 'a command a device has not answered by then is timed out' },
+  MQTT_MAX_PACKET_SIZE: { default: '256kb', form: 'bytes, or a number with kb or mb (1kb-256mb)', about: 'largest MQTT packet a device may send; a larger one closes the connection before its body is read' },
+  MQTT_CONNECT_TIMEOUT_MS: { default: '10000', form: 'milliseconds, 1000-120000', about: 'a connection whose CONNECT (or TLS handshake) has not arrived whole by then is closed' },
+  MQTT_FAILED_CONNECT_DELAY_MAX_MS: { default: '8000', form: 'milliseconds, 0-60000 (0 turns the delay off)', about: 'cap of the growing delay before the answer to repeated failed CONNECTs' },
   SMS_API_URL: { default: 'https://api.twilio.com', form: 'an http(s) URL', about: 'base URL of the Twilio-compatible SMS API (`/2010-04-01/Accounts/{sid}/Messages.json`)' },
   SMS_ACCOUNT_SID: { default: '', form: 'the account SID', about: 'SMS provider account; unset: SMS notifications are recorded as undeliverable' },
   SMS_AUTH_TOKEN: { default: '', form: 'the auth token', about: 'SMS provider secret' },
@@ -221,6 +230,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tlsCertFile = env.MQTT_TLS_CERT_FILE?.trim() ? resolve(env.MQTT_TLS_CERT_FILE.trim()) : undefined
   const tlsKeyFile = env.MQTT_TLS_KEY_FILE?.trim() ? resolve(env.MQTT_TLS_KEY_FILE.trim()) : undefined
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) problem(tlsCertFile ? 'MQTT_TLS_KEY_FILE' : 'MQTT_TLS_CERT_FILE', '')
+  const unreadable = problems.length
+  const maxPacketBytes = bytes('MQTT_MAX_PACKET_SIZE')
+  // MQTT's own ceiling is 256 MB (a four-byte remaining length); below 1 KiB a CONNECT may not fit
+  if (problems.length === unreadable && (maxPacketBytes < 1024 || maxPacketBytes > 256 * 1024 * 1024)) problem('MQTT_MAX_PACKET_SIZE', raw('MQTT_MAX_PACKET_SIZE'))
   const mqtt: Config['mqtt'] = {
     host: raw('MQTT_HOST'),
     port: mqttPort,
@@ -228,6 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     commandTimeoutMs: integer('COMMAND_TIMEOUT_MS', 1000, 86400000),
+    maxPacketBytes,
+    connectTimeoutMs: integer('MQTT_CONNECT_TIMEOUT_MS', 1000, 120000),
+    failedConnectDelayMaxMs: integer('MQTT_FAILED_CONNECT_DELAY_MAX_MS', 0, 60000),
   }
   const smsApiUrl = raw('SMS_API_URL').replace(/\/+$/, '')
   if (!/^https?:\/\/\S+$/.test(smsApiUrl)) problem('SMS_API_URL', smsApiUrl)

@@ -1,8 +1,8 @@
 /**
  * The HttpPusher port: one HTTP(S) request per attempt, with an SSRF guard. The host is
- * resolved here and every address it resolves to is vetted (no loopback, private,
- * link-local, unspecified, multicast, CGNAT or reserved address, nor one of those inside
- * an IPv6 form) unless HTTP_PUSH_ALLOW_PRIVATE=true; the connection then goes to the
+ * resolved here and every address it resolves to is vetted (none of the IANA special-purpose
+ * registries' blocks, no multicast, no IPv6 outside global unicast, nor one of those inside
+ * an IPv6 form that carries an IPv4 address) unless HTTP_PUSH_ALLOW_PRIVATE=true; the connection then goes to the
  * vetted address itself (a `lookup` that answers only it), so a second DNS answer cannot
  * swap in an internal one (DNS rebinding). Only http and https; redirects are not
  * followed. A refusal is `rejected` (dead-lettered at once), never sent.
@@ -11,6 +11,7 @@ import { lookup as dnsLookup } from 'node:dns/promises'
 import http from 'node:http'
 import https from 'node:https'
 import { isIP, type LookupFunction } from 'node:net'
+import ipaddr from 'ipaddr.js'
 import type { HttpPushSpec } from '../domain/automation/effects.ts'
 import type { AttemptResult } from '../domain/delivery/delivery.ts'
 import { resultOfStatus, type HttpPusher } from '../streams/reactors/delivery-ports.ts'
@@ -122,78 +123,110 @@ function messageOf(error: unknown): string {
 
 // The address guard -------------------------------------------------------------------
 
-const ipv4Blocks: readonly (readonly [string, number, string])[] = [
-  ['0.0.0.0', 8, 'unspecified'],
-  ['10.0.0.0', 8, 'private'],
-  ['100.64.0.0', 10, 'carrier-grade NAT'],
-  ['127.0.0.0', 8, 'loopback'],
-  ['169.254.0.0', 16, 'link-local'],
-  ['172.16.0.0', 12, 'private'],
-  ['192.0.0.0', 24, 'reserved'],
-  ['192.168.0.0', 16, 'private'],
-  ['198.18.0.0', 15, 'reserved'],
-  ['224.0.0.0', 4, 'multicast'],
-  ['240.0.0.0', 4, 'reserved'],
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
+
+/** [CIDR, reason] pairs; the longest matching prefix gives the reason. */
+function rangeTable(entries: readonly (readonly [string, string])[]): readonly (readonly [Range, string])[] {
+  return entries.map(([cidr, reason]) => [ipaddr.parseCIDR(cidr), reason] as const).sort((a, b) => b[0][1] - a[0][1])
+}
+
+/**
+ * Every block of the IANA IPv4 and IPv6 special-purpose address registries (RFC 6890) is
+ * refused, the globally reachable ones too: anycast services (PCP, TURN, DNS-SD SRP) answer
+ * from the nearest server, often inside our own network, and AS112, AMT, ORCHIDv2 or drone
+ * tags host no webhook. Multicast too; for IPv6 also everything outside 2000::/3 global
+ * unicast. Only the IPv6 forms that carry an IPv4 address to reach are judged by it (below).
+ */
+const ipv4Refused = rangeTable([
+  ['0.0.0.0/8', 'unspecified'],
+  ['10.0.0.0/8', 'private'],
+  ['100.64.0.0/10', 'carrier-grade NAT'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['172.16.0.0/12', 'private'],
+  ['192.0.0.0/24', 'IETF protocol assignment'],
+  ['192.0.0.0/29', 'service continuity'],
+  ['192.0.0.8/32', 'dummy'],
+  ['192.0.0.9/32', 'PCP anycast'],
+  ['192.0.0.10/32', 'TURN anycast'],
+  ['192.0.0.170/31', 'NAT64 discovery'],
+  ['192.0.2.0/24', 'documentation'],
+  ['192.31.196.0/24', 'AS112'],
+  ['192.52.193.0/24', 'AMT'],
+  ['192.88.99.0/24', '6to4 relay anycast'],
+  ['192.168.0.0/16', 'private'],
+  ['192.175.48.0/24', 'AS112'],
+  ['198.18.0.0/15', 'benchmarking'],
+  ['198.51.100.0/24', 'documentation'],
+  ['203.0.113.0/24', 'documentation'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+  ['255.255.255.255/32', 'broadcast'],
+])
+
+const ipv6Refused = rangeTable([
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  ['64:ff9b:1::/48', 'local-use NAT64'],
+  ['100::/64', 'discard-only'],
+  ['100:0:0:1::/64', 'dummy'],
+  ['2001::/23', 'IETF protocol assignment'],
+  ['2001::/32', 'Teredo'],
+  ['2001:1::1/128', 'PCP anycast'],
+  ['2001:1::2/128', 'TURN anycast'],
+  ['2001:1::3/128', 'DNS-SD SRP anycast'],
+  ['2001:2::/48', 'benchmarking'],
+  ['2001:3::/32', 'AMT'],
+  ['2001:4:112::/48', 'AS112'],
+  ['2001:10::/28', 'ORCHID'],
+  ['2001:20::/28', 'ORCHIDv2'],
+  ['2001:30::/28', 'drone remote ID'],
+  ['2001:db8::/32', 'documentation'],
+  ['2620:4f:8000::/48', 'AS112'],
+  ['3fff::/20', 'documentation'],
+  ['5f00::/16', 'SRv6 SID'],
+  ['fc00::/7', 'private'],
+  ['fe80::/10', 'link-local'],
+  ['fec0::/10', 'site-local'],
+  ['ff00::/8', 'multicast'],
+])
+
+const globalUnicast = ipaddr.parseCIDR('2000::/3')
+
+/**
+ * IPv6 forms whose traffic goes to the IPv4 address inside them: IPv4-mapped (a socket to
+ * it is an IPv4 socket), the well-known NAT64 prefix (RFC 6052) and 6to4 (RFC 3056).
+ * [prefix, name, offset of the IPv4 address in bytes]
+ */
+const ipv4Carriers: readonly (readonly [Range, string, number])[] = [
+  [ipaddr.parseCIDR('::ffff:0:0/96'), 'IPv4-mapped', 12],
+  [ipaddr.parseCIDR('64:ff9b::/96'), 'NAT64', 12],
+  [ipaddr.parseCIDR('2002::/16'), '6to4', 2],
 ]
 
-function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0)
-}
+const longestMatch = (address: ipaddr.IPv4 | ipaddr.IPv6, table: readonly (readonly [Range, string])[]): string | null =>
+  table.find(([range]) => address.match(range))?.[1] ?? null
 
-function ipv4Reason(address: string): string | null {
-  const n = ipv4ToNumber(address)
-  for (const [base, bits, reason] of ipv4Blocks) {
-    const size = 2 ** (32 - bits)
-    if (Math.floor(n / size) === Math.floor(ipv4ToNumber(base) / size)) return reason
+function reasonOf(address: ipaddr.IPv4 | ipaddr.IPv6): string | null {
+  if (address.kind() === 'ipv4') return longestMatch(address, ipv4Refused)
+  for (const [prefix, name, offset] of ipv4Carriers) {
+    if (!address.match(prefix)) continue
+    const carried = reasonOf(ipaddr.fromByteArray(address.toByteArray().slice(offset, offset + 4)))
+    return carried === null ? null : `${name} ${carried}`
   }
-  return null
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (zone id dropped). */
-function ipv6Groups(address: string): number[] {
-  let text = address.split('%')[0]!.toLowerCase()
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (dotted) {
-    const n = ipv4ToNumber(dotted[1]!)
-    text = `${text.slice(0, dotted.index)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined]
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)))
-  const left = parse(head)
-  if (tail === undefined) return left
-  const right = parse(tail)
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
-}
-
-const ipv4Of = (high: number, low: number): string => [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
-
-function ipv6Reason(address: string): string | null {
-  const g = ipv6Groups(address)
-  const zeros = (from: number, to: number): boolean => g.slice(from, to).every((x) => x === 0)
-  if (zeros(0, 8)) return 'unspecified'
-  if (zeros(0, 7) && g[7] === 1) return 'loopback'
-  const embedded = (prefix: string, v4: string): string | null => {
-    const reason = ipv4Reason(v4)
-    return reason === null ? null : `${prefix} ${reason}`
-  }
-  if (zeros(0, 5) && g[5] === 0xffff) return embedded('IPv4-mapped', ipv4Of(g[6]!, g[7]!))
-  if (zeros(0, 6)) return embedded('IPv4-compatible', ipv4Of(g[6]!, g[7]!))
-  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return embedded('NAT64', ipv4Of(g[6]!, g[7]!))
-  if (g[0] === 0x2002) return embedded('6to4', ipv4Of(g[1]!, g[2]!))
-  if ((g[0]! & 0xfe00) === 0xfc00) return 'private'
-  if ((g[0]! & 0xffc0) === 0xfe80) return 'link-local'
-  if ((g[0]! & 0xffc0) === 0xfec0) return 'site-local'
-  if ((g[0]! & 0xff00) === 0xff00) return 'multicast'
-  return null
+  return longestMatch(address, ipv6Refused) ?? (address.match(globalUnicast) ? null : 'reserved')
 }
 
 /** Why an address may not be pushed to, or null when it is a public one. */
 export function blockedReason(address: string): string | null {
-  switch (isIP(address.split('%')[0]!)) {
+  const withoutZone = address.split('%')[0]!
+  switch (isIP(withoutZone)) {
     case 4:
-      return ipv4Reason(address)
+      return reasonOf(ipaddr.IPv4.parse(withoutZone))
     case 6:
-      return ipv6Reason(address)
+      // Rewritten in hex by the WHATWG URL parser first: ipaddr.js reads `::a.b.c.d` as
+      // IPv4-mapped, where a socket reaches the IPv4-compatible address.
+      return reasonOf(ipaddr.IPv6.parse(new URL(`http://[${withoutZone}]/`).hostname.slice(1, -1)))
     default:
       return 'unparseable'
   }

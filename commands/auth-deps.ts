@@ -1,13 +1,11 @@
 /**
- * What the auth server's use cases need beyond the event store: the secrets port, the
+ * What the auth server's use cases need beyond the event store and the secrets port: the
  * access-token issuer, and event metadata for the request at hand (which may have no
  * bearer token: a login, a sign-up, a token request).
  */
 import type { Request } from 'express'
 import type { Role } from './http/auth.ts'
 import type { Actor, EventMetadata } from './event-store.ts'
-import type { CommandContext } from './handle-command.ts'
-import type { RouteDeps } from './route-deps.ts'
 
 export interface AccessTokenClaims {
   readonly sub: string
@@ -36,14 +34,6 @@ export function requestMetadata(
     correlation_id: requestId,
     causation_id: requestId,
   }
-}
-
-/** A command context for a write this request makes, on behalf of `who`. */
-export function contextFor(
-  deps: Pick<RouteDeps, 'eventStore' | 'now' | 'newId'>,
-  metadata: Omit<EventMetadata, 'time'>,
-): CommandContext {
-  return { eventStore: deps.eventStore, now: deps.now, newId: deps.newId, metadata }
 }
 
 export const anonymous: Actor = { type: 'system', id: 'anonymous' }

@@ -4,19 +4,27 @@ import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
 import type { EventStore } from './event-store.ts'
 import { registerThingType } from './thing-type/register-thing-type.ts'
 import { thingTypeRoutes } from './thing-type/routes.ts'
-import { mqttClientRoutes } from './client/routes.ts'
+import { mqttClientEndpoints } from './client/routes.ts'
 import { provisioningRoutes } from './provisioning/routes.ts'
-import { thingRoutes } from './thing/routes.ts'
+import { thingEndpoints } from './thing/routes.ts'
 import { dataRoutes } from './thing/data-routes.ts'
-import { ruleRoutes } from './rule/routes.ts'
-import { deliveryRoutes } from './delivery/routes.ts'
-import { jobRoutes } from './job/routes.ts'
+import { ruleEndpoints } from './rule/routes.ts'
+import { deliveryEndpoints } from './delivery/routes.ts'
+import { jobEndpoints } from './job/routes.ts'
+import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
-  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), dataRoutes(deps), ruleRoutes(deps), jobRoutes(deps), deliveryRoutes(deps), ...authRoutes(deps)]
+  return [
+    thingTypeRoutes(deps),
+    provisioningRoutes(deps),
+    routerOf(deps, [...thingEndpoints(deps)]),
+    dataRoutes(deps),
+    routerOf(deps, [...mqttClientEndpoints(deps), ...ruleEndpoints(deps), ...jobEndpoints(deps), ...deliveryEndpoints(deps)]),
+    ...authRoutes(deps),
+  ]
 }
 
 /**

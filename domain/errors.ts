@@ -17,7 +17,6 @@ export type ErrorKind =
   | 'precondition_failed'
   | 'too_large'
   | 'rate_limited'
-  | 'unavailable'
 
 export abstract class CapsicumError extends Error {
   abstract readonly kind: ErrorKind
@@ -115,9 +114,3 @@ export class RateLimitedError extends CapsicumError {
   }
 }
 
-export class UnavailableError extends CapsicumError {
-  readonly kind = 'unavailable'
-  constructor(message: string, code = 'unavailable') {
-    super(code, message)
-  }
-}

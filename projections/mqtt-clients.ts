@@ -48,8 +48,3 @@ const collectionOf = (readStore: ReadStore) => readStore.collection<MqttClientDo
 export async function accountHasMqttClient(readStore: ReadStore, accountId: string): Promise<boolean> {
   return (await collectionOf(readStore).count({ account_id: accountId })) > 0
 }
-
-export async function mqttClientOfAccount(readStore: ReadStore, accountId: string, clientId: string): Promise<MqttClientDocument | undefined> {
-  const document = await collectionOf(readStore).get(clientId)
-  return document && document.account_id === accountId ? document : undefined
-}

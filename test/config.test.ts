@@ -33,3 +33,18 @@ t.test('names every bad variable and the form it expects', async (t) => {
   t.match(error.message, /TELEMETRY_PARTITIONS="-1"/)
   t.match(error.message, /JWT_PRIVATE_KEY="<redacted>"/, 'a secret is never echoed')
 })
+
+t.test('the MQTT limits: packet size, CONNECT timeout, failed-CONNECT delay', async (t) => {
+  t.match(loadConfig({}).mqtt, { maxPacketBytes: 256 * 1024, connectTimeoutMs: 10_000, failedConnectDelayMaxMs: 8000 })
+  t.match(loadConfig({ MQTT_MAX_PACKET_SIZE: '1mb', MQTT_CONNECT_TIMEOUT_MS: '3000', MQTT_FAILED_CONNECT_DELAY_MAX_MS: '0' }).mqtt, {
+    maxPacketBytes: 1024 * 1024,
+    connectTimeoutMs: 3000,
+    failedConnectDelayMaxMs: 0,
+  })
+  for (const [value, why] of [['512', 'below 1 KiB'], ['300mb', "over MQTT's 256 MB"], ['big', 'not a size']] as const) {
+    const error = t.throws(() => loadConfig({ MQTT_MAX_PACKET_SIZE: value }), why) as ConfigError
+    t.same(error.problems, [`MQTT_MAX_PACKET_SIZE="${value}" is not valid: expected bytes, or a number with kb or mb (1kb-256mb)`], why)
+  }
+  t.throws(() => loadConfig({ MQTT_CONNECT_TIMEOUT_MS: '100' }), /MQTT_CONNECT_TIMEOUT_MS="100" is not valid/)
+  t.throws(() => loadConfig({ MQTT_FAILED_CONNECT_DELAY_MAX_MS: '-1' }), /MQTT_FAILED_CONNECT_DELAY_MAX_MS="-1" is not valid/)
+})

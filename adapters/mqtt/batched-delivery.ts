@@ -12,29 +12,17 @@
  * per-client dedupe is not consulted: broker.ts turns it off and drops true duplicates in
  * `authorizeForward`.
  *
- * This replaces `deliver0` on aedes' Client, an instance property aedes 1.2 reads at each
- * delivery and subscription; test/mqtt covers the delivery paths, so an aedes upgrade
- * that changes them shows there.
+ * This replaces `deliver0` on aedes' Client, through aedes-internals.ts (which checks the
+ * shapes it relies on); test/mqtt covers the delivery paths.
  */
-import type { Aedes, AedesPublishPacket, Client } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import mqttPacket from 'mqtt-packet'
+import { deliveryInternalsOf, replaceQoS0Delivery } from './aedes-internals.ts'
 
 type DeliveryCallback = () => void
 
-/** The parts of aedes' Client (lib/client.js) the batched delivery uses. */
-interface ClientInternals {
-  readonly id: string
-  readonly conn: { write(chunk: Buffer): boolean }
-  readonly connecting: boolean
-  readonly connected: boolean
-  readonly errored: boolean
-  deliver0: (packet: AedesPublishPacket & { nl?: boolean; clientId?: string }, callback: DeliveryCallback) => void
-  waitForDrain(callback: (error: Error | null) => void): void
-  _onError(error: Error): void
-}
-
 export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
-  const internals = client as unknown as ClientInternals
+  const internals = deliveryInternalsOf(client)
   let encoded: Buffer[] = []
   let callbacks: DeliveryCallback[] = []
   let scheduled = false
@@ -56,7 +44,7 @@ export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
     else done(waiting, null)
   }
 
-  internals.deliver0 = (packet, callback) => {
+  replaceQoS0Delivery(client, (packet, callback) => {
     // MQTT 5 "no local": not back to the publisher
     const forward = packet.clientId === internals.id && packet.nl ? null : aedes.authorizeForward(client, packet)
     if (!forward) {
@@ -69,5 +57,5 @@ export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
       scheduled = true
       setImmediate(flush)
     }
-  }
+  })
 }

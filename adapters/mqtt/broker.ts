@@ -19,6 +19,12 @@
  * - A refused publish closes the connection: MQTT 3.1.1 (3.3.5) lets a server either
  *   acknowledge and drop, or disconnect; aedes does the latter for an error, and a device
  *   writing outside its topics is misconfigured or hostile.
+ * - Before anyone logs in, a connection costs little: a packet declaring more than
+ *   `MQTT_MAX_PACKET_SIZE` closes it before its body is read (WebSocket frames too), a
+ *   CONNECT must arrive whole within `MQTT_CONNECT_TIMEOUT_MS`, and repeated failed
+ *   CONNECTs are answered later and later (failed-connects.ts).
+ *
+ * What reaches inside aedes is in aedes-internals.ts.
  */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
@@ -35,7 +41,9 @@ import type { DevicePublisher } from '../../streams/device-publisher.ts'
 import type { Config } from '../config.ts'
 import { parseTopic } from '../../streams/cayenne/topics.ts'
 import type { MqttInstruments } from '../metrics.ts'
+import { PacketTooLarge, assertAedesInternals, connectedClients, limitPacketSize, subscriptionsOf, turnOffDedupe, unlimitedDeliveries } from './aedes-internals.ts'
 import { batchQoS0Deliveries } from './batched-delivery.ts'
+import { FailedConnects, addressKey, defaultFailedConnectPolicy, forwardedAddress } from './failed-connects.ts'
 import { openRedisCluster, type RedisCluster } from './redis.ts'
 
 export interface MqttBrokerOptions {
@@ -67,30 +75,9 @@ export interface MqttLimits {
 /** Why a CONNECT was refused, by its CONNACK code, for the metrics. */
 const refusalReasons: Record<number, string> = { 2: 'identifier_rejected', 3: 'server_unavailable', 4: 'bad_credentials', 5: 'not_authorized' }
 
-/** The client's address: its socket's, or the WebSocket upgrade request's. */
-function addressOf(client: Client): string {
-  const internals = client as unknown as { conn?: { remoteAddress?: string }; req?: IncomingMessage }
-  return internals.conn?.remoteAddress ?? internals.req?.socket.remoteAddress ?? 'unknown'
-}
-
-/**
- * aedes' emitter delivers at most `concurrency` messages at once (100 by default) and
- * queues the rest in an array it shifts from, which costs time growing with the queue:
- * a burst of ten thousand readings spent most of its CPU there. Without the limit a
- * publisher is still held back, by its own connection: aedes reads its next packets only
- * once the last ones were delivered. 0 is "no limit" for mqemitter.
- */
-const unlimitedDeliveries = 0
 
 /** How many packet numbers per connection are remembered to recognise a duplicate. */
 const recentPackets = 1024
-
-/** Read by aedes' own dedupe: "never delivered anything", so it lets every packet through. */
-const noHighWaterMark: Record<string, number> = new Proxy(Object.create(null) as Record<string, number>, {
-  get: () => undefined,
-  set: () => true,
-  deleteProperty: () => true,
-})
 
 /** False for a packet this connection was already handed (two overlapping subscriptions). */
 function firstDelivery(recent: WeakMap<Client, Set<string>>, client: Client, packet: { brokerId?: string; brokerCounter?: number }): boolean {
@@ -116,7 +103,6 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length
 }
 
-type ClientInternals = Client & { readonly subscriptions: Record<string, { readonly qos: number }> }
 type CommandCarrier = { readonly messageExpiry?: unknown }
 
 const expiryOf = (packet: object): number | undefined => {
@@ -134,13 +120,18 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   private constructor(
     private readonly aedes: Aedes,
     private readonly sessions: WeakMap<Client, DeviceSession>,
+    private readonly addresses: WeakMap<Client, string>,
     private readonly options: MqttBrokerOptions,
     private readonly cluster: RedisCluster | undefined,
   ) {}
 
   static async start(options: MqttBrokerOptions): Promise<MqttBroker> {
     const { bridge, logger, instruments, limits } = options
+    assertAedesInternals()
     const sessions = new WeakMap<Client, DeviceSession>()
+    /** each connection's client address (addressKey), for the failed-CONNECT delay */
+    const addresses = new WeakMap<Client, string>()
+    const failedConnects = new FailedConnects({ ...defaultFailedConnectPolicy, maxDelayMs: options.mqtt.failedConnectDelayMaxMs }, Date.now)
     const recent = new WeakMap<Client, Set<string>>()
     const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
 
@@ -148,22 +139,35 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
       // thing ids are UUIDs: longer than MQTT 3.1's 23 characters, which aedes enforces by default
       maxClientsIdLength: 128,
       concurrency: unlimitedDeliveries,
+      connectTimeout: options.mqtt.connectTimeoutMs,
       authenticate(client, username, password, done) {
-        const admitted = limits ? limits.admitConnect(addressOf(client), username) : Promise.resolve(undefined)
+        const admitted = limits ? limits.admitConnect(addresses.get(client) ?? 'unknown', username) : Promise.resolve(undefined)
         admitted.then(async (tooMany) => {
           if (tooMany === undefined) return bridge.authenticate(client.id, username, password)
           logger.warn({ clientId: client.id, username, reason: tooMany }, 'MQTT connection refused: rate limit')
           return { ok: false as const, code: 3 as const, reason: tooMany, limited: true }
         }).then(
           (answer) => {
-            if (answer.ok) {
-              sessions.set(client, answer.session)
-              ;(client as unknown as { duplicates: Record<string, number> }).duplicates = noHighWaterMark
-              done(null, true)
-            } else {
-              instruments?.connectRefused('limited' in answer ? 'rate_limited' : (refusalReasons[answer.code] ?? String(answer.code)))
-              done(Object.assign(new Error(answer.reason), { returnCode: answer.code }), false)
+            const reply = (): void => {
+              if (answer.ok) {
+                sessions.set(client, answer.session)
+                turnOffDedupe(client)
+                done(null, true)
+              } else {
+                instruments?.connectRefused('limited' in answer ? 'rate_limited' : (refusalReasons[answer.code] ?? String(answer.code)))
+                done(Object.assign(new Error(answer.reason), { returnCode: answer.code }), false)
+              }
             }
+            // the one place a CONNECT's answer is held back; aedes reads nothing from the connection meanwhile
+            const address = addresses.get(client) ?? 'unknown'
+            const refused = !answer.ok && answer.code === 4
+            const delay = failedConnects.answer(address, username ?? '', refused)
+            if (delay.delayMs === 0) return reply()
+            logger.warn(
+              { clientId: client.id, address, username: username?.slice(0, 128), refused, delayMs: delay.delayMs, reason: delay.reason, failures: delay.failures },
+              `MQTT CONNECT answered after ${delay.delayMs} ms: repeated failed CONNECTs from this ${delay.reason === 'address' ? 'address' : 'user name'}`,
+            )
+            setTimeout(reply, delay.delayMs).unref()
           },
           (error: unknown) => {
             instruments?.connectRefused('server_unavailable')
@@ -203,11 +207,10 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         const expiresAt = expiryOf(packet)
         const session = sessions.get(client)
         if (expiresAt === undefined || session === undefined) return packet
-        const internals = client as ClientInternals
         const awaitsAck =
           !client.clean &&
           packet.qos > 0 &&
-          Object.entries(internals.subscriptions ?? {}).some(([filter, s]) => s.qos > 0 && topicMatches(filter, packet.topic))
+          Object.entries(subscriptionsOf(client)).some(([filter, s]) => s.qos > 0 && topicMatches(filter, packet.topic))
         return bridge.forwardCommand(session, { topic: packet.topic, payload: packet.payload as Buffer, expiresAt }, awaitsAck) ? packet : null
       },
     }
@@ -215,7 +218,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
       ...handlers,
       ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
     })
-    const broker = new MqttBroker(aedes, sessions, options, cluster)
+    const broker = new MqttBroker(aedes, sessions, addresses, options, cluster)
 
     aedes.on('client', (client) => {
       instruments?.connectionOpened()
@@ -235,8 +238,14 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         bridge.commandAcknowledged(session, { topic: p.topic, payload: p.payload as Buffer, expiresAt })
       }
     })
-    aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'MQTT client error'))
-    aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'MQTT connection error'))
+    const connectionFailed = (client: Client, error: Error): void => {
+      if (error instanceof PacketTooLarge) {
+        const { cmd, declaredBytes, maxBytes } = error
+        logger.warn({ clientId: client.id ?? undefined, address: addresses.get(client), cmd, declaredBytes, maxBytes }, 'MQTT connection closed: a packet over MQTT_MAX_PACKET_SIZE')
+      } else logger.debug({ clientId: client.id ?? undefined, err: error }, client.id ? 'MQTT client error' : 'MQTT connection error')
+    }
+    aedes.on('clientError', connectionFailed)
+    aedes.on('connectionError', connectionFailed)
 
     try {
       if (options.listen) await broker.listen()
@@ -257,7 +266,8 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
 
   /** Serves MQTT over WebSocket at `/mqtt` on the HTTP server; other upgrade requests are refused. */
   attachWebSocket(server: HttpServer): void {
-    const wss = new WebSocketServer({ noServer: true })
+    // ws reads a frame's declared length first and closes (1009) over the limit, before buffering it
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.options.mqtt.maxPacketBytes })
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const path = (req.url ?? '').split('?')[0]
       if (path !== '/mqtt' || this.aedes.closed) {
@@ -265,7 +275,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        this.accept(createWebSocketStream(ws), req)
+        this.accept(createWebSocketStream(ws), forwardedAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']), req)
       })
     }
     server.on('upgrade', onUpgrade)
@@ -290,17 +300,26 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   private async listen(): Promise<void> {
     const { mqtt } = this.options
     const handle = (socket: Socket): void => {
-      this.accept(socket)
+      this.accept(socket, socket.remoteAddress)
     }
     if (mqtt.port !== null) this.port = await this.listenOn(createNetServer(handle), mqtt.port)
     if (mqtt.tlsCertFile && mqtt.tlsKeyFile) {
-      const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2' }, handle)
+      // a handshake that does not finish is given up as soon as an unfinished CONNECT (Node's default:
+      // 120 s); Node 20 only reports the timeout, the socket is closed here
+      const tls = createTlsServer({ cert: readFileSync(mqtt.tlsCertFile), key: readFileSync(mqtt.tlsKeyFile), minVersion: 'TLSv1.2', handshakeTimeout: mqtt.connectTimeoutMs }, handle)
+      tls.on('tlsClientError', (error, socket) => {
+        this.options.logger.debug({ err: error, address: socket.remoteAddress }, 'MQTT TLS handshake failed')
+        socket.destroy()
+      })
       this.tlsPort = await this.listenOn(tls, mqtt.tlsPort)
     }
   }
 
-  private accept(stream: Duplex, req?: IncomingMessage): void {
-    batchQoS0Deliveries(this.aedes, this.aedes.handle(stream, req))
+  private accept(stream: Duplex, remoteAddress: string | undefined, req?: IncomingMessage): void {
+    const client = this.aedes.handle(stream, req)
+    this.addresses.set(client, addressKey(remoteAddress))
+    limitPacketSize(client, this.options.mqtt.maxPacketBytes)
+    batchQoS0Deliveries(this.aedes, client)
   }
 
   private listenOn(server: NetServer, port: number): Promise<number> {
@@ -315,8 +334,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
   }
 
   private revoke(revocation: Revocation): void {
-    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients
-    for (const client of Object.values(clients)) {
+    for (const client of connectedClients(this.aedes)) {
       const session = this.sessions.get(client)
       const match = 'username' in revocation ? session?.username === revocation.username : client.id === revocation.thingId
       if (!match) continue

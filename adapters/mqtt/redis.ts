@@ -6,6 +6,7 @@
 import aedesPersistenceRedis from 'aedes-persistence-redis'
 import mqemitterRedis from 'mqemitter-redis'
 import { Redis } from 'ioredis'
+import { unlimitedDeliveries } from './aedes-internals.ts'
 
 export interface RedisCluster {
   readonly mq: unknown
@@ -36,8 +37,8 @@ export async function openRedisCluster(url: string, prefix: string): Promise<Red
   }
   const Emitter = (mqemitterRedis as unknown as { MQEmitterRedisPrefix: PrefixedEmitter }).MQEmitterRedisPrefix
   // the same matching aedes' own in-memory emitter uses ([MQTT-4.7.1-3]), and no limit
-  // on deliveries at once (see `unlimitedDeliveries` in broker.ts)
-  const mq = new Emitter(`${prefix}/`, { subConn: sub, pubConn: pub, concurrency: 0, matchEmptyLevels: true })
+  // on deliveries at once (see `unlimitedDeliveries`)
+  const mq = new Emitter(`${prefix}/`, { subConn: sub, pubConn: pub, concurrency: unlimitedDeliveries, matchEmptyLevels: true })
   const persistence = aedesPersistenceRedis({ conn: keys, maxSessionDelivery: 1000 })
   return {
     mq,

@@ -6,7 +6,7 @@
 import passport from 'passport'
 import { Strategy as BearerStrategy } from 'passport-http-bearer'
 import type { Request, RequestHandler } from 'express'
-import { ForbiddenError, UnauthenticatedError } from '../../domain/errors.ts'
+import { UnauthenticatedError } from '../../domain/errors.ts'
 import type { Actor, EventMetadata } from '../event-store.ts'
 
 export const roles = ['admin', 'management'] as const
@@ -65,13 +65,6 @@ export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
 export function principalOf(req: Request): Principal {
   if (!req.user) throw new UnauthenticatedError()
   return req.user.principal
-}
-
-export function requireRole(role: Role): RequestHandler {
-  return (req, _res, next) => {
-    if (!principalOf(req).roles.includes(role)) return next(new ForbiddenError(`This call needs the ${role} role`))
-    next()
-  }
 }
 
 export function actorOf(principal: Principal): Actor {

@@ -22,7 +22,6 @@ const statusOf: Record<ErrorKind, number> = {
   precondition_failed: 412,
   too_large: 413,
   rate_limited: 429,
-  unavailable: 503,
 }
 
 export interface ErrorBody {

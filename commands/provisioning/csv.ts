@@ -1,14 +1,14 @@
 /**
  * The CSV side of provisioning, with csv-parse and csv-stringify (never a hand-written
- * parser). A file is UTF-8 text (a BOM is dropped; NUL bytes or invalid UTF-8 mean it is
+ * parser; the answer is written by the shared, formula-neutralising `toCsv`). A file is UTF-8 text (a BOM is dropped; NUL bytes or invalid UTF-8 mean it is
  * binary and refused), its first line a header naming the columns in any order
  * (`hardware_id`, `device_type_id`, `codec`; others ignored), CRLF or LF, blank lines
  * skipped. Every problem names its row as the line of the file (the header is line 1).
  */
 import { parse, CsvError } from 'csv-parse/sync'
-import { stringify } from 'csv-stringify/sync'
 import { z } from 'zod'
 import { ValidationError, type ErrorDetail } from '../../domain/errors.ts'
+import { toCsv } from '../http/csv.ts'
 import { maxBatchSize, type DeviceToProvision } from '../../domain/provisioning/provisioning.ts'
 import { genericThingTypeId } from '../../domain/thing-type/thing-type.ts'
 import type { ProvisionedDeviceView } from '../../projections/provisioned-devices.ts'
@@ -102,8 +102,8 @@ export function parseProvisioningCsv(bytes: Buffer): Omit<DeviceToProvision, 'th
 export const csvColumns = ['id', 'application_id', 'hardware_id', 'device_type_id', 'codec', 'status', 'created_at'] as const
 
 export function devicesToCsv(devices: readonly ProvisionedDeviceView[]): string {
-  return stringify(
+  return toCsv(
+    csvColumns,
     devices.map((device) => csvColumns.map((column) => device[column] ?? '')),
-    { header: true, columns: [...csvColumns], record_delimiter: 'windows' },
   )
 }

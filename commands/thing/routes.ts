@@ -1,5 +1,4 @@
 /** The thing endpoints of the platform API: CRUD, commands, and the history for auditors. */
-import { Router, type Request } from 'express'
 import { z } from 'zod'
 import { NotFoundError } from '../../domain/errors.ts'
 import { commandsOf, toThingCommandView } from '../../projections/thing-commands.ts'
@@ -12,10 +11,9 @@ import {
   type ThingView,
 } from '../../projections/things.ts'
 import type { ExistingThing, ThingState } from '../../domain/thing/thing.ts'
-import { commandContextOf, uuidParamOf } from '../http/requests.ts'
-import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
+import { endpoint, uuidParam, written, type Endpoint } from '../http/endpoint.ts'
+import { setRevisionTag } from '../http/etag.ts'
 import { accountOf } from '../http/tenancy.ts'
-import { parseInput } from '../http/validate.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { createThing } from './create-thing.ts'
 import { deactivateThing } from './deactivate-thing.ts'
@@ -36,12 +34,10 @@ import {
 import { sendCommand } from './send-command.ts'
 import { updateThing } from './update-thing.ts'
 
-export function thingRoutes(deps: RouteDeps): Router {
-  const router = Router()
+const notFound = (id: string) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found')
+
+export function thingEndpoints(deps: RouteDeps): Endpoint[] {
   const tags = ['Things']
-  const thingIdOf = (req: Request): string =>
-    uuidParamOf(req, 'thingId', (id) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found'))
-  const contextOf = (req: Request, ifMatch?: number) => commandContextOf(deps, req, ifMatch)
   const existingOf = (state: ThingState): ExistingThing => {
     if (!state.exists) throw new Error('thing does not exist after the command')
     return state
@@ -52,10 +48,10 @@ export function thingRoutes(deps: RouteDeps): Router {
   })
   const thingOrNotFound = async (accountId: string, thingId: string) => {
     const document = await thingOfAccount(deps.readStore, accountId, thingId)
-    if (!document) throw new NotFoundError(`Thing ${thingId} not found`, 'thing_not_found')
+    if (!document) throw notFound(thingId)
     return document
   }
-  const thingIdPath = { thingId: 'thing id (UUID)' }
+  const params = { thingId: uuidParam('thing id (UUID)', notFound) }
   /** The written thing, with last_online from the read model: the aggregate knows nothing of telemetry. */
   const writtenView = async (accountId: string, state: ThingState): Promise<ThingView> => {
     const view = thingViewOf(existingOf(state))
@@ -86,191 +82,159 @@ export function thingRoutes(deps: RouteDeps): Router {
     answers.set(key, answer)
   }
 
-  deps.openapi.add({
-    method: 'post',
-    path: '/v1.1/things',
-    operationId: 'createThing',
-    summary: 'Create a thing (call POST /v1.1/clients first)',
-    tags,
-    secured: true,
-    body: createThingBody,
-    responses: { 201: { description: 'Object added', schema: thingResponse, headers: { ETag: 'revision' } } },
-  })
-  router.post('/v1.1/things', deps.requireBearer, async (req, res) => {
-    const body = parseInput(createThingBody, req.body)
-    const accountId = accountOf(req)
-    const result = await createThing(body, accountId, deps.newId(), deps.readStore, contextOf(req))
-    await deps.readYourWrites(result.position)
-    setRevisionTag(res, result.revision)
-    res.status(201).json(thingViewOf(existingOf(result.state)))
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things',
-    operationId: 'listThings',
-    summary: 'The account\'s things whose status is ACTIVE',
-    tags,
-    secured: true,
-    responses: { 200: { description: 'Things', schema: z.array(thingResponse) } },
-  })
-  router.get('/v1.1/things', deps.requireBearer, async (req, res) => {
-    const documents = await activeThingsOf(deps.readStore, accountOf(req))
-    res.json(documents.map(toThingView))
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}',
-    operationId: 'getThing',
-    summary: 'A single thing with its children; with as_of, the thing as it was then',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    query: getThingQuery,
-    responses: { 200: { description: 'The thing', schema: thingWithChildrenResponse, headers: { ETag: 'revision, for If-Match' } } },
-  })
-  router.get('/v1.1/things/:thingId', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const query = Object.keys(req.query).length === 0 ? {} : parseInput(getThingQuery, req.query, 'query')
-    const accountId = accountOf(req)
-    if (query.as_of === undefined) {
-      const key = `${accountId}\u0000${thingId}`
-      const cached = cachedAnswer(key)
-      if (cached) {
-        setRevisionTag(res, cached.etag)
-        res.type('json').send(cached.json)
-        return
-      }
-      const readAt = deps.readModelsPosition?.()
-      const document = await thingOrNotFound(accountId, thingId)
-      const json = JSON.stringify(await withChildren(accountId, toThingView(document)))
-      keepAnswer(key, readAt, { etag: document.revision, json })
-      setRevisionTag(res, document.revision)
-      res.type('json').send(json)
-      return
-    }
-    await thingOrNotFound(accountId, thingId)
-    const events = await thingEvents(deps.eventStore, thingId)
-    const then = thingAsOf(events, thingId, query.as_of)
-    if (!then || then.accountId !== accountId) {
-      throw new NotFoundError(`Thing ${thingId} did not exist in this account at ${query.as_of}`, 'thing_not_found')
-    }
-    // The children as they are now: the hierarchy of that moment would need every child's history.
-    res.json({ ...thingViewOf(then), children: [] })
-  })
-
-  deps.openapi.add({
-    method: 'put',
-    path: '/v1.1/things/{thingId}',
-    operationId: 'updateThing',
-    summary: 'Update a thing (partial)',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    headers: [{ name: 'If-Match', description: 'apply only if the thing is still at this ETag (412 otherwise)' }],
-    body: updateThingBody,
-    responses: {
-      200: { description: 'The updated thing', schema: thingWithChildrenResponse, headers: { ETag: 'revision' } },
-      412: { description: 'If-Match no longer holds' },
-    },
-  })
-  router.put('/v1.1/things/:thingId', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const body = parseInput(updateThingBody, req.body)
-    const accountId = accountOf(req)
-    const result = await updateThing(body, accountId, thingId, deps.readStore, contextOf(req, ifMatchRevision(req)))
-    await deps.readYourWrites(result.position)
-    setRevisionTag(res, result.revision)
-    res.json(await withChildren(accountId, await writtenView(accountId, result.state)))
-  })
-
-  deps.openapi.add({
-    method: 'delete',
-    path: '/v1.1/things/{thingId}',
-    operationId: 'deactivateThing',
-    summary: 'Remove a thing: its status becomes DEACTIVATED, its history stays',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    responses: { 200: { description: 'The deactivated thing', schema: thingResponse, headers: { ETag: 'revision' } } },
-  })
-  router.delete('/v1.1/things/:thingId', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const accountId = accountOf(req)
-    const result = await deactivateThing(accountId, thingId, contextOf(req))
-    await deps.readYourWrites(result.position)
-    setRevisionTag(res, result.revision)
-    res.json(await writtenView(accountId, result.state))
-  })
-
-  deps.openapi.add({
-    method: 'post',
-    path: '/v1.1/things/{thingId}/cmd',
-    operationId: 'sendCommand',
-    summary: 'Send a command to a channel of the thing (recorded now, delivered over MQTT)',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    body: sendCommandBody,
-    responses: {
-      200: { description: 'The command was recorded', schema: commandSentResponse },
-      409: { description: 'The thing is not ACTIVE' },
-    },
-  })
-  router.post('/v1.1/things/:thingId/cmd', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const body = parseInput(sendCommandBody, req.body)
-    const result = await sendCommand(body, accountOf(req), thingId, deps.newId(), contextOf(req))
-    await deps.readYourWrites(result.position)
-    res.json({ success: true })
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}/commands',
-    operationId: 'listThingCommands',
-    summary: 'The commands sent to the thing, newest first, each with its state (beyond the API text)',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    query: commandsQuery,
-    responses: { 200: { description: 'Commands', schema: z.array(thingCommandResponse) } },
-  })
-  router.get('/v1.1/things/:thingId/commands', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const query = parseInput(commandsQuery, req.query, 'query')
-    await thingOrNotFound(accountOf(req), thingId)
-    const documents = await commandsOf(deps.readStore, thingId, query)
-    res.json(documents.map(toThingCommandView))
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}/history',
-    operationId: 'getThingHistory',
-    summary: 'The thing\'s events as a timeline, for auditors (beyond the API text)',
-    description: 'Oldest first. Pass `next_cursor` as `cursor` for the next page.',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    query: historyQuery,
-    responses: { 200: { description: 'The timeline', schema: historyResponse } },
-  })
-  router.get('/v1.1/things/:thingId/history', deps.requireBearer, async (req, res) => {
-    const thingId = thingIdOf(req)
-    const query = parseInput(historyQuery, req.query, 'query')
-    await thingOrNotFound(accountOf(req), thingId)
-    const events = await thingEvents(deps.eventStore, thingId)
-    const { entries, next } = filterHistory(events, {
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
-      ...(query.type === undefined ? {} : { types: query.type.split(',').map((type) => type.trim()) }),
-      ...(query.cursor === undefined ? {} : { after: Number(query.cursor) }),
-      limit: query.limit,
-    })
-    res.json({ events: entries.map(toHistoryEntry), next_cursor: next === null ? null : String(next) })
-  })
-
-  return router
+  return [
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things',
+      operationId: 'createThing',
+      summary: 'Create a thing (call POST /v1.1/clients first)',
+      tags,
+      auth: 'bearer',
+      body: createThingBody,
+      responses: { 201: { description: 'Object added', schema: thingResponse, headers: { ETag: 'revision' } } },
+      async handle({ req, body, context }) {
+        const result = await createThing(body, accountOf(req), deps.newId(), deps.readStore, context())
+        return { status: 201, body: thingViewOf(existingOf(result.state)), revision: result.revision, position: result.position }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things',
+      operationId: 'listThings',
+      summary: 'The account\'s things whose status is ACTIVE',
+      tags,
+      auth: 'bearer',
+      responses: { 200: { description: 'Things', schema: z.array(thingResponse) } },
+      async handle({ req }) {
+        return { body: (await activeThingsOf(deps.readStore, accountOf(req))).map(toThingView) }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}',
+      operationId: 'getThing',
+      summary: 'A single thing with its children; with as_of, the thing as it was then',
+      tags,
+      auth: 'bearer',
+      params,
+      query: getThingQuery,
+      responses: { 200: { description: 'The thing', schema: thingWithChildrenResponse, headers: { ETag: 'revision, for If-Match' } } },
+      async handle({ req, res, params: { thingId }, query }) {
+        const accountId = accountOf(req)
+        if (query.as_of === undefined) {
+          const key = `${accountId}\u0000${thingId}`
+          let answer = cachedAnswer(key)
+          if (!answer) {
+            const readAt = deps.readModelsPosition?.()
+            const document = await thingOrNotFound(accountId, thingId)
+            answer = { etag: document.revision, json: JSON.stringify(await withChildren(accountId, toThingView(document))) }
+            keepAnswer(key, readAt, answer)
+          }
+          setRevisionTag(res, answer.etag)
+          res.type('json').send(answer.json)
+          return written
+        }
+        await thingOrNotFound(accountId, thingId)
+        const events = await thingEvents(deps.eventStore, thingId)
+        const then = thingAsOf(events, thingId, query.as_of)
+        if (!then || then.accountId !== accountId) {
+          throw new NotFoundError(`Thing ${thingId} did not exist in this account at ${query.as_of}`, 'thing_not_found')
+        }
+        // The children as they are now: the hierarchy of that moment would need every child's history.
+        return { body: { ...thingViewOf(then), children: [] } }
+      },
+    }),
+    endpoint({
+      method: 'put',
+      path: '/v1.1/things/{thingId}',
+      operationId: 'updateThing',
+      summary: 'Update a thing (partial)',
+      tags,
+      auth: 'bearer',
+      params,
+      ifMatch: true,
+      body: updateThingBody,
+      responses: { 200: { description: 'The updated thing', schema: thingWithChildrenResponse, headers: { ETag: 'revision' } } },
+      async handle({ req, params, body, context }) {
+        const accountId = accountOf(req)
+        const result = await updateThing(body, accountId, params.thingId, deps.readStore, context())
+        await deps.readYourWrites(result.position)
+        return { body: await withChildren(accountId, await writtenView(accountId, result.state)), revision: result.revision }
+      },
+    }),
+    endpoint({
+      method: 'delete',
+      path: '/v1.1/things/{thingId}',
+      operationId: 'deactivateThing',
+      summary: 'Remove a thing: its status becomes DEACTIVATED, its history stays',
+      tags,
+      auth: 'bearer',
+      params,
+      responses: { 200: { description: 'The deactivated thing', schema: thingResponse, headers: { ETag: 'revision' } } },
+      async handle({ req, params, context }) {
+        const accountId = accountOf(req)
+        const result = await deactivateThing(accountId, params.thingId, context())
+        await deps.readYourWrites(result.position)
+        return { body: await writtenView(accountId, result.state), revision: result.revision }
+      },
+    }),
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things/{thingId}/cmd',
+      operationId: 'sendCommand',
+      summary: 'Send a command to a channel of the thing (recorded now, delivered over MQTT)',
+      tags,
+      auth: 'bearer',
+      params,
+      body: sendCommandBody,
+      responses: {
+        200: { description: 'The command was recorded', schema: commandSentResponse },
+        409: { description: 'The thing is not ACTIVE' },
+      },
+      async handle({ req, params, body, context }) {
+        const result = await sendCommand(body, accountOf(req), params.thingId, deps.newId(), context())
+        return { body: { success: true }, position: result.position }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}/commands',
+      operationId: 'listThingCommands',
+      summary: 'The commands sent to the thing, newest first, each with its state (beyond the API text)',
+      tags,
+      auth: 'bearer',
+      params,
+      query: commandsQuery,
+      responses: { 200: { description: 'Commands', schema: z.array(thingCommandResponse) } },
+      async handle({ req, params, query }) {
+        await thingOrNotFound(accountOf(req), params.thingId)
+        const documents = await commandsOf(deps.readStore, params.thingId, query)
+        return { body: documents.map(toThingCommandView) }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}/history',
+      operationId: 'getThingHistory',
+      summary: 'The thing\'s events as a timeline, for auditors (beyond the API text)',
+      description: 'Oldest first. Pass `next_cursor` as `cursor` for the next page.',
+      tags,
+      auth: 'bearer',
+      params,
+      query: historyQuery,
+      responses: { 200: { description: 'The timeline', schema: historyResponse } },
+      async handle({ req, params, query }) {
+        await thingOrNotFound(accountOf(req), params.thingId)
+        const events = await thingEvents(deps.eventStore, params.thingId)
+        const { entries, next } = filterHistory(events, {
+          ...(query.from === undefined ? {} : { from: query.from }),
+          ...(query.to === undefined ? {} : { to: query.to }),
+          ...(query.type === undefined ? {} : { types: query.type.split(',').map((type) => type.trim()) }),
+          ...(query.cursor === undefined ? {} : { after: Number(query.cursor) }),
+          limit: query.limit,
+        })
+        return { body: { events: entries.map(toHistoryEntry), next_cursor: next === null ? null : String(next) } }
+      },
+    }),
+  ]
 }

@@ -98,18 +98,6 @@ export type CommandOutcomeEvent = CommandDelivered | CommandAcknowledged | Comma
 
 export type ThingEvent = ThingCreated | ThingPaired | ThingUpdated | ThingDeactivated | CommandRequested | CommandOutcomeEvent
 
-export const thingEventTypes = [
-  'ThingCreated',
-  'ThingPaired',
-  'ThingUpdated',
-  'ThingDeactivated',
-  'CommandRequested',
-  'CommandDelivered',
-  'CommandAcknowledged',
-  'CommandFailed',
-  'CommandTimedOut',
-] as const satisfies readonly ThingEvent['type'][]
-
 // Commands ----------------------------------------------------------------------------
 
 export type CreateThing = Command<

@@ -5,7 +5,6 @@
  * one delivery never overlap in this process, and the attempt number appended with the
  * stream's revision keeps two processes from recording the same attempt twice.
  */
-import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { fold } from '../../domain/decider.ts'
 import { requestCommandOnce } from '../../domain/delivery/command-once.ts'
@@ -31,6 +30,7 @@ import type { Instruments } from '../../commands/instruments.ts'
 export interface DeliveryWorkerDeps {
   readonly eventStore: EventStore
   readonly now: () => Date
+  readonly newId: () => string
   readonly logger: Logger
   readonly mailer: Mailer
   /** false when no SMTP server is configured (SMTP_URL): e-mails are undeliverable */
@@ -65,7 +65,7 @@ export class DeliveryWorker {
   }
 
   private contextOf(metadata: Omit<EventMetadata, 'time'>): CommandContext {
-    return { eventStore: this.deps.eventStore, now: this.deps.now, newId: randomUUID, metadata }
+    return { eventStore: this.deps.eventStore, now: this.deps.now, newId: this.deps.newId, metadata }
   }
 
   private async run(deliveryId: string): Promise<void> {

@@ -212,6 +212,45 @@ t.test('thing types over HTTP', async (t) => {
     t.equal(after, before, 'no type was written')
   })
 
+  await t.test('honours account_id like every registry route', async (t) => {
+    const ops = server.tokenFor('account-ops', { roles: ['management'] })
+    const forCarol = await register({ name: 'Carol type', description: 'made for carol', account_id: 'account-carol' }, ops)
+    t.equal(forCarol.status, 200, 'a management token registers a type for another account (body account_id)')
+    const carol = server.tokenFor('account-carol')
+    const carolsList = await server.api<ThingType[]>('GET', '/v1.1/things/types', { token: carol })
+    t.ok(carolsList.body.some((type) => type.id === forCarol.body.id), 'the type belongs to carol')
+    const opsList = await server.api<ThingType[]>('GET', '/v1.1/things/types', { token: ops })
+    t.notOk(opsList.body.some((type) => type.id === forCarol.body.id), 'not to the management account')
+
+    const managed = await server.api<ThingType[]>('GET', '/v1.1/things/types?account_id=account-carol', { token: ops })
+    t.ok(managed.body.some((type) => type.id === forCarol.body.id), 'a management token lists for another account (query account_id)')
+    const path = `/v1.1/things/types/${forCarol.body.id}`
+    t.equal((await server.api('GET', `${path}?account_id=account-carol`, { token: ops })).status, 200, 'and reads its type')
+    t.equal((await server.api('GET', path, { token: ops })).status, 404, 'without account_id it acts for its own account')
+    const renamed = await server.api<ThingType>('PUT', `${path}?account_id=account-carol`, { token: ops, body: { name: 'Renamed by ops' } })
+    t.equal(renamed.status, 200, 'and updates it')
+    t.equal(renamed.body.name, 'Renamed by ops')
+
+    const foreign: [string, string, unknown][] = [
+      ['POST', '/v1.1/things/types', { name: 'Sneaky', description: 'd', account_id: 'account-carol' }],
+      ['GET', '/v1.1/things/types?account_id=account-carol', undefined],
+      ['GET', `${path}?account_id=account-carol`, undefined],
+      ['PUT', `${path}?account_id=account-carol`, { name: 'Mine now' }],
+      ['PUT', path, { name: 'Mine now', account_id: 'account-carol' }],
+    ]
+    for (const [method, url, body] of foreign) {
+      const res = await server.api(method, url, { token: bob, ...(body === undefined ? {} : { body }) })
+      t.equal(res.status, 403, `${method} ${url} naming another account with a plain token: 403`)
+      t.match(res.body, { error: 'account_forbidden' })
+    }
+    const own = await register({ name: 'Own account named', description: 'd', account_id: 'account-bob' }, bob)
+    t.equal(own.status, 200, 'a plain token naming its own account is fine')
+    const after = await server.api<ThingType>('GET', path, { token: carol })
+    t.equal(after.body.name, 'Renamed by ops', 'the refused update changed nothing')
+    const carolsAfter = await server.api<ThingType[]>('GET', '/v1.1/things/types', { token: carol })
+    t.notOk(carolsAfter.body.some((type) => type.name === 'Sneaky'), 'the refused registration wrote nothing')
+  })
+
   await t.test('records who did what for the auditor', async (t) => {
     const res = await register({ name: 'Audited', description: 'd' }, server.tokenFor('account-alice', { userId: 'user-7' }))
     const events = await server.capsicum.eventStore.readStream(`thingtype-${res.body.id}`)
