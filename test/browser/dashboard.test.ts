@@ -1,0 +1,240 @@
+/**
+ * The dashboard in real headless Chromium (Debian's /usr/bin/chromium through
+ * playwright-core; never skipped, never downloaded) against the real server and a real
+ * mqtt.js device: sign up, sign in to the dashboard with PKCE, create a thing, connect
+ * the device with the credentials the page shows, see readings arrive in the tiles
+ * without a reload and on the chart, send a command the device acknowledges, create a
+ * rule and see it fire at the device, see its what-if marks, read the timeline and the
+ * thing as it was. Screenshots go to .tap/screenshots/dashboard/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import t, { type Test } from 'tap'
+import { buildDashboard } from '../../commands/console/build.ts'
+import { consoleApplicationId } from '../../commands/console/console-application.ts'
+import { connectDevice, waitUntil } from '../helpers/mqtt.ts'
+import { startTestServer } from '../helpers/server.ts'
+
+const executablePath = '/usr/bin/chromium'
+const screenshots = join(process.cwd(), '.tap', 'screenshots', 'dashboard')
+
+async function launch(t: Test): Promise<BrowserContext> {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'capsicum-chromium-'))
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1100, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  t.teardown(async () => {
+    await context.close()
+    rmSync(userDataDir, { recursive: true, force: true })
+  })
+  return context
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshots, { recursive: true })
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
+}
+
+const tileValue = (page: Page, channel: string) => page.locator(`.tile[data-channel="${channel}"] .tile-value`)
+
+t.test('the dashboard in a real browser, with a real device', async (t) => {
+  t.ok(existsSync(executablePath), `${executablePath} is installed (apt-get install chromium); this test is never skipped`)
+  await buildDashboard()
+  const server = await startTestServer(t)
+  const context = await launch(t)
+  const page = await context.newPage()
+  const pageErrors: string[] = []
+  // The page as it was when the test ended (a failure's picture), before the browser closes.
+  t.teardown(async () => {
+    if (pageErrors.length > 0) t.comment(pageErrors.join('\n'))
+    await shoot(page, 'last').catch(() => {})
+  })
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text())
+  })
+  const assetBytes = new Map<string, number>()
+  const requestedUrls: string[] = []
+  page.on('request', (request) => requestedUrls.push(request.url()))
+  page.on('response', (response) => {
+    const url = new URL(response.url())
+    if (url.pathname.startsWith('/dashboard/assets/') && response.status() === 200) {
+      assetBytes.set(url.pathname, Number(response.headers()['content-length']))
+    }
+  })
+
+  // Sign up, then the dashboard signs in with the code flow and PKCE (no consent: it is ours) --
+  await page.goto(`${server.url}/signup`)
+  await page.getByLabel('First name').fill('Ada')
+  await page.getByLabel('Last name').fill('Lovelace')
+  await page.getByLabel('E-mail').fill('ada@example.com')
+  await page.getByLabel(/Password/).fill('analytical-engine')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.waitForURL(`${server.url}/console`)
+  await page.goto(`${server.url}/dashboard/`)
+  await page.getByRole('heading', { name: 'Things', level: 1 }).waitFor()
+  t.equal(new URL(page.url()).search, '', 'the code is taken out of the address')
+  const authorizeUrl = requestedUrls.find((u) => u.includes('/oauth/authorize?'))
+  t.ok(authorizeUrl, 'it went through the authorize step')
+  const authorize = new URL(authorizeUrl!).searchParams
+  t.equal(authorize.get('client_id'), consoleApplicationId, 'as the built-in dashboard application')
+  t.equal(authorize.get('code_challenge_method'), 'S256', 'with PKCE')
+  t.equal(authorize.get('redirect_uri'), `${server.url}/dashboard/`)
+  t.notOk(requestedUrls.some((u) => /access_token|refresh_token/.test(u)), 'no token in any URL')
+  t.strictSame(
+    await page.evaluate('({ local: localStorage.length, session: sessionStorage.length, cookies: document.cookie })'),
+    { local: 0, session: 0, cookies: '' },
+    'nothing in storage, no script-readable cookie',
+  )
+  t.match(await page.evaluate(async () => (await fetch('/dashboard/')).headers.get('content-security-policy')), /script-src 'self'/, 'CSP: scripts from our origin only')
+
+  // Create a thing -----------------------------------------------------------------------
+  await page.getByLabel('Name').fill('Greenhouse')
+  await page.getByRole('button', { name: 'Add thing' }).click()
+  await page.getByRole('heading', { name: 'Greenhouse', level: 1 }).waitFor()
+  const thingId = decodeURIComponent(new URL(page.url()).hash.replace('#/things/', ''))
+  t.match(thingId, /^[0-9a-f-]{36}$/, 'the thing page opens')
+
+  // Connect the device with the credentials the page shows --------------------------------
+  await page.getByRole('button', { name: 'Show MQTT credentials' }).click()
+  const username = (await page.textContent('#mqtt-username'))!.trim()
+  const password = (await page.textContent('#mqtt-password'))!.trim()
+  const line = (await page.textContent('#mosquitto-line'))!
+  t.match(line, `-p ${server.capsicum.mqttPort}`, 'the mosquitto_pub line has our MQTT port')
+  t.match(line, `-i '${thingId}' -t 'v1/${username}/things/${thingId}/data/1'`, 'and the thing as client id and topic')
+  const device = await connectDevice(t, server.capsicum.mqttUrl!, { clientId: thingId, username, password })
+  const topic = `v1/${username}/things/${thingId}`
+  await device.subscribe(`${topic}/cmd/+`, 1)
+  await page.locator('#live-state', { hasText: 'Live' }).waitFor()
+
+  // Readings reach the tiles live, without a reload ---------------------------------------
+  await page.evaluate('window.notReloaded = true')
+  const publishedAt = performance.now()
+  await device.publish(`${topic}/data/1`, 'temp,c=21.5')
+  await tileValue(page, '1').filter({ hasText: '21.5' }).waitFor()
+  const firstLiveValueMs = Math.round(performance.now() - publishedAt)
+  t.pass(`the first reading shows in its tile (${firstLiveValueMs} ms from publish to tile)`)
+  t.equal((await page.textContent('.tile[data-channel="1"] .tile-type'))!.trim(), 'temp', 'the tile names the type')
+  t.equal((await page.textContent('.tile[data-channel="1"] .tile-unit'))!.trim(), 'c', 'and the unit')
+  await device.publish(`${topic}/data/1`, 'temp,c=23.25')
+  await tileValue(page, '1').filter({ hasText: '23.25' }).waitFor()
+  t.equal(await page.evaluate('window.notReloaded'), true, 'the tile changed without a reload')
+  await device.publish(`${topic}/data/2`, 'digital_actuator,d=0')
+  await tileValue(page, '2').filter({ hasText: '0' }).waitFor()
+
+  // The chart ----------------------------------------------------------------------------
+  const chart = page.locator('figure.chart').first()
+  await chart.locator('canvas').waitFor()
+  await waitUntil(async () => (Number(await chart.getAttribute('data-points')) >= 2 ? true : undefined), 'the chart to hold both readings')
+  await chart.getByRole('button', { name: 'Day' }).click()
+  await waitUntil(async () => ((await chart.getByRole('button', { name: 'Day' }).getAttribute('aria-pressed')) === 'true' ? true : undefined), 'the day range')
+  await waitUntil(async () => (Number(await chart.getAttribute('data-points')) >= 1 ? true : undefined), 'the hourly buckets of the day')
+  await chart.getByRole('button', { name: 'Last hour' }).click()
+
+  // A command, acknowledged by the device ---------------------------------------------------
+  await page.getByLabel('Channel', { exact: true }).fill('2')
+  await page.getByLabel('Value', { exact: true }).fill('1')
+  await page.getByRole('button', { name: 'Send command' }).click()
+  const command = await device.nextMessage((m) => m.topic === `${topic}/cmd/2`, 'the command at the device')
+  const [seq, value] = command.text.split(',')
+  t.equal(value, '1', 'the device gets the value sent')
+  await page.locator('#commands td.state').first().filter({ hasText: /Requested|Delivered/ }).waitFor()
+  await device.publish(`${topic}/response`, `ok,${seq}`)
+  await page.locator('#commands td.state').first().filter({ hasText: 'Acknowledged' }).waitFor()
+  t.pass('the command shows as acknowledged')
+  await device.publish(`${topic}/data/2`, 'digital_actuator,d=1')
+  await tileValue(page, '2').filter({ hasText: '1' }).waitFor()
+  await shoot(page, 'thing')
+
+  // Phone width: nothing wider than the screen ---------------------------------------------
+  await page.setViewportSize({ width: 375, height: 800 })
+  await page.waitForTimeout(200) // the charts resize on the next frame; no assertion depends on it
+  t.equal(await page.evaluate('document.documentElement.scrollWidth'), 375, 'the thing page fits a 375 px screen (nothing scrolls sideways)')
+  await shoot(page, 'thing-phone')
+  await page.setViewportSize({ width: 1100, height: 900 })
+
+  // A rule fires at the device; its what-if marks the reading --------------------------------
+  await page.getByRole('link', { name: 'Rules' }).click()
+  await page.getByRole('heading', { name: 'Rules', level: 1 }).waitFor()
+  await page.getByLabel('Name').fill('Too hot: open the vent')
+  await page.getByLabel('Thing', { exact: true }).selectOption({ label: 'Greenhouse' })
+  await page.getByLabel('Channel', { exact: true }).fill('1')
+  await page.getByLabel('Is').selectOption('gt')
+  await page.getByLabel('Value', { exact: true }).fill('25')
+  await page.getByLabel('Do').selectOption('command')
+  await page.getByLabel('Command channel').fill('2')
+  await page.getByLabel('Command value').fill('1')
+  await page.getByRole('button', { name: 'Create rule' }).click()
+  const card = page.locator('#rules .card', { hasText: 'Too hot: open the vent' })
+  await card.waitFor()
+  t.match(await card.textContent(), 'When Greenhouse channel 1 is above 25: command 1 to Greenhouse channel 2', 'the rule reads as it was made')
+
+  const before = device.messages.length
+  await device.publish(`${topic}/data/1`, 'temp,c=30')
+  const fired = await device.nextMessage((m) => device.messages.indexOf(m) >= before && m.topic === `${topic}/cmd/2`, 'the rule\'s command at the device', 15_000)
+  t.equal(fired.text.split(',')[1], '1', 'the rule fired: the device got its command')
+
+  await card.getByRole('button', { name: 'What if: last day' }).click()
+  await card.locator('.what-if-result').waitFor()
+  t.match(await card.locator('.what-if-result').textContent(), /would have fired 1 time \(3 readings checked\)/, 'what-if: the one reading above 25')
+  const whatIfChart = card.locator('figure.chart')
+  await whatIfChart.locator('canvas').waitFor()
+  t.equal(await whatIfChart.getAttribute('data-marks'), '1', 'the what-if mark is on the channel\'s chart')
+  await whatIfChart.locator('summary').click()
+  t.match(await whatIfChart.locator('.marks li').first().textContent(), ': 30', 'and listed with its value')
+  await card.getByRole('button', { name: 'Disable' }).click()
+  await card.getByText('disabled', { exact: true }).waitFor()
+  await card.getByRole('button', { name: 'Enable' }).click()
+  await card.getByText('enabled', { exact: true }).waitFor()
+  await shoot(page, 'rules')
+
+  // Jobs and deliveries pages answer ---------------------------------------------------------
+  await page.getByRole('link', { name: 'Jobs' }).click()
+  await page.getByLabel('Name').fill('Morning vent')
+  await page.getByLabel('Every').fill('1')
+  await page.getByLabel('Unit').selectOption('day')
+  await page.getByRole('button', { name: 'Create job' }).click()
+  const jobCard = page.locator('#jobs .card', { hasText: 'Morning vent' })
+  await jobCard.waitFor()
+  t.notMatch(await jobCard.locator('.next-run').textContent(), 'none', 'the job shows its next run')
+  await jobCard.getByRole('button', { name: 'Runs' }).click()
+  await jobCard.getByText('No runs yet.').waitFor()
+  await shoot(page, 'jobs')
+  await page.getByRole('link', { name: 'Deliveries' }).click()
+  await page.getByText('None: everything got through.').waitFor()
+
+  // The timeline, and the thing as it was ----------------------------------------------------
+  await page.getByRole('link', { name: 'Things' }).click()
+  const row = page.locator(`#things tr[data-thing-id="${thingId}"]`)
+  await row.waitFor()
+  t.match(await row.locator('.last-online').textContent(), /just now|minute/, 'last online reads as a time ago')
+  await row.getByRole('link', { name: 'Greenhouse' }).click()
+  const createdAt = new Date()
+  await page.getByLabel('Name', { exact: true }).fill('Glasshouse')
+  await page.getByRole('button', { name: 'Rename' }).click()
+  await page.getByRole('heading', { name: 'Glasshouse', level: 1 }).waitFor()
+  await page.getByRole('button', { name: 'Refresh timeline' }).click()
+  await page.locator('#timeline li', { hasText: 'ThingUpdated' }).waitFor()
+  const timeline = (await page.textContent('#timeline'))!
+  t.match(timeline, 'ThingCreated', 'the timeline starts with the creation')
+  t.match(timeline, 'CommandAcknowledged', 'and has the acknowledged command')
+  const local = new Date(createdAt.getTime() - createdAt.getTimezoneOffset() * 60_000).toISOString().slice(0, 19)
+  await page.getByLabel('The thing as it was at').fill(local)
+  await page.getByRole('button', { name: 'Show it then' }).click()
+  t.match(await page.locator('#as-of-result').textContent(), 'Greenhouse', 'as_of: the name it had before the rename')
+
+  // A reload signs in again without a page (the SSO cookie) and comes back here ----------------
+  await page.reload()
+  await page.getByRole('heading', { name: 'Glasshouse', level: 1 }).waitFor()
+  await tileValue(page, '1').filter({ hasText: '30' }).waitFor()
+  t.pass('after a reload: signed in again, on the same page, with the latest values')
+
+  const bytes = [...assetBytes.values()].reduce((a, b) => a + b, 0)
+  t.ok(bytes > 0, `JS and CSS of a thing's page: ${bytes} bytes gzipped (${[...assetBytes].map(([p, b]) => `${p} ${b}`).join(', ')})`)
+  t.strictSame(pageErrors, [], 'no errors in the page (CSP violations would show here)')
+})
