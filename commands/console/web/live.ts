@@ -9,7 +9,16 @@ import { authorizedFetch, type Reading } from './api.ts'
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting'
 
-export function followReadings(thingId: string, onReading: (reading: Reading) => void, onState: (state: LiveState) => void): () => void {
+/**
+ * `onGap` is called when the stream (re)connects with nothing to resume from (before its
+ * first reading): readings sent before then are not replayed, so the page reloads them.
+ */
+export function followReadings(
+  thingId: string,
+  onReading: (reading: Reading) => void,
+  onState: (state: LiveState) => void,
+  onGap: () => void,
+): () => void {
   const stop = new AbortController()
   let lastEventId: string | undefined
   let retryMs = 3000
@@ -22,6 +31,7 @@ export function followReadings(thingId: string, onReading: (reading: Reading) =>
         })
         if (!response.ok || !response.body) throw new Error(`the stream answered ${response.status}`)
         onState('live')
+        if (!lastEventId) onGap()
         const parser = createParser({
           onEvent(event) {
             if (event.id) lastEventId = event.id

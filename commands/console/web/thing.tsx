@@ -160,9 +160,21 @@ export function ThingPage({ thingId }: { thingId: string }) {
 
   useEffect(() => {
     let current = true
-    get<Reading[]>(`/v1.1/things/${thingId}/data`).then((list) => {
-      if (current) setReadings((old) => new Map([...list.map((r) => [r.channel, r] as const), ...old]))
-    }, () => {})
+    // The latest per channel; a live reading newer than the answer wins.
+    const loadLatest = (): void => {
+      get<Reading[]>(`/v1.1/things/${thingId}/data`).then((list) => {
+        if (!current) return
+        setReadings((old) => {
+          const merged = new Map(old)
+          for (const reading of list) {
+            const known = merged.get(reading.channel)
+            if (!known || Date.parse(known.timestamp) < Date.parse(reading.timestamp)) merged.set(reading.channel, reading)
+          }
+          return merged
+        })
+      }, () => {})
+    }
+    loadLatest()
     const stop = followReadings(
       thingId,
       (reading) => {
@@ -170,6 +182,7 @@ export function ThingPage({ thingId }: { thingId: string }) {
         setLatest(reading)
       },
       setLive,
+      loadLatest,
     )
     return () => {
       current = false
