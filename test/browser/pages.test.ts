@@ -5,7 +5,7 @@
  * step: log in, consent, SSO skip, deny, and the lockout. Without /usr/bin/chromium the
  * test fails: it is never skipped.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -85,6 +85,8 @@ t.test('the pages in a real browser', async (t) => {
 
   await page.getByRole('button', { name: 'Show MQTT credentials' }).click()
   await page.waitForSelector('#mqtt-credentials')
+  mkdirSync(join(process.cwd(), '.tap', 'screenshots', 'pages'), { recursive: true })
+  await page.screenshot({ path: join(process.cwd(), '.tap', 'screenshots', 'pages', 'console.png'), fullPage: true })
   t.match((await page.textContent('#mqtt-username'))!.trim(), /^[0-9a-f-]{36}$/, 'the MQTT username')
   t.ok((await page.textContent('#mqtt-password'))!.trim().length >= 16, 'the MQTT password')
 
