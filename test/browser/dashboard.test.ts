@@ -100,6 +100,7 @@ t.test('the dashboard in a real browser, with a real device', async (t) => {
 
   // Create a thing -----------------------------------------------------------------------
   await page.getByLabel('Name').fill('Greenhouse')
+  await page.getByLabel('Type').selectOption({ label: 'Generic gateway' })
   await page.getByRole('button', { name: 'Add thing' }).click()
   await page.getByRole('heading', { name: 'Greenhouse', level: 1 }).waitFor()
   const thingId = decodeURIComponent(new URL(page.url()).hash.replace('#/things/', ''))
@@ -178,6 +179,13 @@ t.test('the dashboard in a real browser, with a real device', async (t) => {
   const card = page.locator('#rules .card', { hasText: 'Too hot: open the vent' })
   await card.waitFor()
   t.match(await card.textContent(), 'When Greenhouse channel 1 is above 25: command 1 to Greenhouse channel 2', 'the rule reads as it was made')
+  // A second rule whose HTTP push is refused (a loopback address): a dead delivery to retry.
+  await page.getByLabel('Name').fill('Tell the farm')
+  await page.getByLabel('Value', { exact: true }).fill('28')
+  await page.getByLabel('Do').selectOption('http')
+  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook')
+  await page.getByRole('button', { name: 'Create rule' }).click()
+  await page.locator('#rules .card', { hasText: 'Tell the farm' }).waitFor()
 
   const before = device.messages.length
   await device.publish(`${topic}/data/1`, 'temp,c=30')
@@ -211,13 +219,38 @@ t.test('the dashboard in a real browser, with a real device', async (t) => {
   await jobCard.getByText('No runs yet.').waitFor()
   await shoot(page, 'jobs')
   await page.getByRole('link', { name: 'Deliveries' }).click()
-  await page.getByText('None: everything got through.').waitFor()
+  const dead = page.locator('#deliveries .card', { hasText: 'http://127.0.0.1:9/hook' })
+  await dead.waitFor()
+  t.match(await dead.textContent(), /dead.*Tell the farm.*1 attempt\(s\)/s, 'the refused push is listed as dead, with its rule')
+  await dead.getByRole('button', { name: 'Retry' }).click()
+  await dead.locator('.badge', { hasText: 'pending' }).waitFor()
+  t.pass('retry: the delivery is due again (pending)')
 
   // The timeline, and the thing as it was ----------------------------------------------------
   await page.getByRole('link', { name: 'Things' }).click()
   const row = page.locator(`#things tr[data-thing-id="${thingId}"]`)
   await row.waitFor()
   t.match(await row.locator('.last-online').textContent(), /just now|minute/, 'last online reads as a time ago')
+  // A child under the gateway, shown under it; then deactivated from its page
+  await page.getByLabel('Name').fill('Vent motor')
+  await page.getByLabel('Type').selectOption({ label: 'Generic actuator' })
+  await page.getByLabel('Under (gateway)').selectOption({ label: 'Greenhouse' })
+  await page.getByRole('button', { name: 'Add thing' }).click()
+  await page.getByRole('heading', { name: 'Vent motor', level: 1 }).waitFor()
+  await page.getByRole('link', { name: '← Things' }).click()
+  const childRow = page.locator('#things tr', { hasText: 'Vent motor' })
+  await childRow.waitFor()
+  t.equal(await childRow.locator('th').getAttribute('class'), 'depth-1', 'the child sits under its gateway')
+  t.match(await childRow.textContent(), '(child of Greenhouse)', 'and says so to a screen reader')
+  const order = await page.locator('#things tbody th a').allTextContents()
+  t.strictSame(order, ['Greenhouse', 'Vent motor'], 'right after it')
+  await childRow.getByRole('link', { name: 'Vent motor' }).click()
+  page.once('dialog', (dialog) => void dialog.accept())
+  await page.getByRole('button', { name: 'Deactivate' }).click()
+  await page.getByRole('heading', { name: 'Things', level: 1 }).waitFor()
+  await row.waitFor()
+  t.equal(await page.locator('#things tr', { hasText: 'Vent motor' }).count(), 0, 'deactivated: no longer listed')
+
   await row.getByRole('link', { name: 'Greenhouse' }).click()
   const createdAt = new Date()
   await page.getByLabel('Name', { exact: true }).fill('Glasshouse')

@@ -1,11 +1,17 @@
-/** Deliveries that failed (another attempt is scheduled) or are dead (no more attempts), with a retry button. */
+/** Deliveries that failed (another attempt is scheduled), are dead or undeliverable (no more attempts) or are being retried, with a retry button. */
 import { get, post, type Delivery } from './api.ts'
 import { dateTime } from './format.ts'
 import { ErrorText, useAction, useLoad } from './ui.tsx'
 
 export function DeliveriesPage() {
   const deliveries = useLoad(
-    async () => [...(await get<Delivery[]>('/v1.1/deliveries?status=dead')), ...(await get<Delivery[]>('/v1.1/deliveries?status=failed'))],
+    async () => {
+      const [dead, failed, undeliverable, pending] = await Promise.all(
+        ['dead', 'failed', 'undeliverable', 'pending'].map((status) => get<Delivery[]>(`/v1.1/deliveries?status=${status}`)),
+      )
+      // pending after a failure: a retry on its way
+      return [...dead!, ...undeliverable!, ...failed!, ...pending!.filter((d) => d.attempts.length > 0)]
+    },
     [],
   )
   const [busy, error, act] = useAction()
@@ -13,6 +19,7 @@ export function DeliveriesPage() {
     <>
       <h1>Failed deliveries</h1>
       <p>E-mails, SMS, HTTP pushes and commands that rules and jobs asked for and that did not get through.</p>
+      <button type="button" onClick={deliveries.reload}>Refresh</button>
       <ErrorText error={deliveries.error ?? error} />
       {deliveries.data?.length === 0 ? <p>None: everything got through.</p> : null}
       <ul class="cards" id="deliveries">
