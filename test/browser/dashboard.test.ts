@@ -288,3 +288,35 @@ t.test('the dashboard in a real browser, with a real device', async (t) => {
   // The one error expected: the stream cut above.
   t.strictSame(pageErrors.filter((e) => !e.includes('ERR_INCOMPLETE_CHUNKED_ENCODING')), [], 'no errors in the page (CSP violations would show here)')
 })
+
+t.test('the access token is refreshed before it expires, with the refresh token kept in memory', async (t) => {
+  await buildDashboard()
+  // 60 s is the shortest lifetime the server allows; the page refreshes at 80% of it.
+  const server = await startTestServer(t, { env: { ACCESS_TOKEN_TTL: '60' } })
+  const context = await launch(t)
+  const page = await context.newPage()
+  const refreshes: number[] = []
+  page.on('response', async (response) => {
+    if (response.url().endsWith('/oauth/token') && (response.request().postData() ?? '').includes('grant_type=refresh_token')) refreshes.push(response.status())
+  })
+  await page.goto(`${server.url}/signup`)
+  await page.getByLabel('First name').fill('Alan')
+  await page.getByLabel('Last name').fill('Turing')
+  await page.getByLabel('E-mail').fill('alan@example.com')
+  await page.getByLabel(/Password/).fill('enigma-machine')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.waitForURL(`${server.url}/console`)
+  await page.goto(`${server.url}/dashboard/#/rules`)
+  await page.getByRole('heading', { name: 'Rules', level: 1 }).waitFor()
+  await page.getByText('No rules yet.').waitFor()
+  // A call after 48 s needs a fresh token: move between pages every 2 s until the page made one.
+  for (let waited = 0; refreshes.length === 0 && waited < 120_000; waited += 2000) {
+    await page.waitForTimeout(2000)
+    await page.getByRole('link', { name: 'Jobs' }).click()
+    await page.getByRole('link', { name: 'Rules' }).click()
+  }
+  t.strictSame(refreshes.slice(0, 1), [200], 'refreshed with the refresh token')
+  await page.getByText('No rules yet.').waitFor()
+  t.equal(await page.locator('.error').count(), 0, 'and the API answers the new token')
+  t.strictSame(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]'), [0, 0, ''], 'still nothing in storage')
+})
