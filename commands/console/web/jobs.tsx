@@ -4,6 +4,9 @@ import { del, get, post, put, type Job, type JobRun, type Thing } from './api.ts
 import { browserTimeZone, dateTime } from './format.ts'
 import { ErrorText, Section, useAction, useLoad } from './ui.tsx'
 
+/** An instant (ending in Z or an offset) in the browser's words; a wall-clock time as written. */
+const startText = (start: string): string => (/(Z|[+-]\d\d:?\d\d)$/.test(start) ? dateTime(start) : start)
+
 function Runs({ jobId }: { jobId: string }) {
   const runs = useLoad(() => get<JobRun[]>(`/v1.1/jobs/${jobId}/runs?limit=20`), [jobId])
   if (runs.error) return <ErrorText error={runs.error} />
@@ -85,7 +88,9 @@ export function JobsPage() {
           <li class="card" data-job-id={job._id} key={job._id}>
             <h3>{job.title || 'Untitled job'} <span class={job.active ? 'badge on' : 'badge off'}>{job.active ? 'active' : 'paused'}</span></h3>
             <p>
-              {job.config.type === 'interval' ? `Every ${job.config.interval} ${job.config.unit}(s) from ${job.config.start_date} (${job.config.tz})` : `Once, at ${job.config.start_date} (${job.config.tz})`}
+              {job.config.type === 'interval'
+                ? `Every ${job.config.interval} ${job.config.unit}(s) from ${startText(job.config.start_date)} (${job.config.tz})`
+                : `Once, at ${startText(job.config.start_date)} (${job.config.tz})`}
             </p>
             <p>Next run: <span class="next-run">{job.next_runtime ? dateTime(job.next_runtime) : 'none'}</span></p>
             <button type="button" disabled={busy} onClick={() => void act(async () => { await put(`/v1.1/jobs/${job._id}`, { config: job.config, active: !job.active }); jobs.reload() })}>
