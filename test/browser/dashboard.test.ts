@@ -98,6 +98,19 @@ t.test('the dashboard in a real browser, with a real device', async (t) => {
   )
   t.match(await page.evaluate(async () => (await fetch('/dashboard/')).headers.get('content-security-policy')), /script-src 'self'/, 'CSP: scripts from our origin only')
 
+  // The keyboard alone: skip link first, then the menu; a page change moves focus to it ------
+  const focused = () => page.evaluate('document.activeElement.textContent.trim()')
+  await page.keyboard.press('Tab')
+  t.equal(await focused(), 'Skip to content', 'the first Tab reaches the skip link')
+  await page.keyboard.press('Tab')
+  await page.keyboard.press('Tab')
+  t.equal(await focused(), 'Rules', 'then the menu')
+  await page.keyboard.press('Enter')
+  await page.getByRole('heading', { name: 'Rules', level: 1 }).waitFor()
+  t.equal(await page.evaluate('document.activeElement.id'), 'main', 'the new page has the focus')
+  await page.getByRole('link', { name: 'Things' }).click()
+  await page.getByRole('heading', { name: 'Things', level: 1 }).waitFor()
+
   // Create a thing -----------------------------------------------------------------------
   await page.getByLabel('Name').fill('Greenhouse')
   await page.getByLabel('Type').selectOption({ label: 'Generic gateway' })
