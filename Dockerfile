@@ -1,5 +1,5 @@
 # Capsicum: one image for every node role (`capsicum start --role ...`).
-# The server runs its TypeScript sources through tsx, a runtime dependency: no build step.
+# The server runs its TypeScript sources through tsx, a runtime dependency; only the dashboard is bundled (esbuild).
 FROM node:20-bookworm
 
 WORKDIR /app
@@ -13,6 +13,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # The sources (see .dockerignore for what stays out: tests, benches, local data).
 COPY . .
+# The dashboard's bundle (npm ci's prepare ran before the sources were here).
+RUN npm run build:console
 
 RUN mkdir -p /data /secrets && chown node:node /data /secrets
 USER node

@@ -292,6 +292,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
       telemetry,
       shutdown: shutdown.signal,
+      mqttPort: mqtt?.port ?? null,
       readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
       readYourWrites: async (position) => {
         if (position === null) return

@@ -3,6 +3,7 @@ import type { Router } from 'express'
 import { applicationRoutes } from './application/routes.ts'
 import { authorizeRoutes } from './oauth/authorize-routes.ts'
 import { consoleRoutes } from './oauth/console-routes.ts'
+import { dashboardRoutes } from './console/routes.ts'
 import { createOAuthServer } from './oauth/oauth-server.ts'
 import { tokenRoutes } from './oauth/token-routes.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -17,6 +18,7 @@ export function authRoutes(deps: RouteDeps): Router[] {
     tokenRoutes(deps, server),
     authorizeRoutes(deps, server),
     consoleRoutes(deps),
+    dashboardRoutes(deps),
     passwordPages(deps),
   ]
 }

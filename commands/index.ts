@@ -14,6 +14,7 @@ import { jobEndpoints } from './job/routes.ts'
 import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
+import { seedConsoleApplication } from './console/console-application.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
@@ -28,7 +29,7 @@ export function platformRoutes(deps: RouteDeps): Router[] {
 }
 
 /**
- * Registers the built-in thing types. Idempotent: on every start after the first,
+ * Registers the built-in thing types and the dashboard's OAuth client. Idempotent: on every start after the first,
  * each decide finds the type already there and records nothing.
  */
 export async function seedBuiltIns(deps: { eventStore: EventStore; now: () => Date; newId: () => string }): Promise<number | null> {
@@ -64,5 +65,5 @@ export async function seedBuiltIns(deps: { eventStore: EventStore; now: () => Da
     )
     position = result.position ?? position
   }
-  return position
+  return (await seedConsoleApplication(deps)) ?? position
 }

@@ -33,6 +33,8 @@ export interface RouteDeps {
   readonly accessTokens: AccessTokenIssuer
   /** where devices' readings go (the HTTP ingest produces onto it) */
   readonly telemetry: TelemetryStream
+  /** the port devices connect to over MQTT on this node (shown by the dashboard); null without one */
+  readonly mqttPort?: number | null
   /** aborted when the server begins to shut down: long-lived answers (event streams) end */
   readonly shutdown: AbortSignal
 }

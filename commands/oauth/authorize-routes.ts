@@ -16,6 +16,7 @@ import type { ExistingApplication } from '../../domain/application/application.t
 import { CapsicumError } from '../../domain/errors.ts'
 import { hasConsented, userDecider, userStreamName } from '../../domain/user/user.ts'
 import { anonymous, requestMetadata } from '../auth-deps.ts'
+import { isConsoleApplication, isRegisteredRedirect, originOf } from '../console/console-application.ts'
 import { handleCommand } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { registerUser } from '../user/register-user.ts'
@@ -51,14 +52,14 @@ interface CheckedAuthorize {
  * The checks that decide whether the client may be told anything at all. Returns null
  * after answering with an error page; otherwise the client and its whitelisted URI.
  */
-async function checkClientAndRedirect(deps: RouteDeps, query: Record<string, unknown>, res: Response): Promise<CheckedAuthorize | null> {
+async function checkClientAndRedirect(deps: RouteDeps, query: Record<string, unknown>, req: Request, res: Response): Promise<CheckedAuthorize | null> {
   const client = await findClient(deps.eventStore, query.client_id)
   if (!client) {
     renderError(res, 400, 'Unknown application', 'The application that sent you here is not known (client_id is missing or wrong). You have not been sent back to it.')
     return null
   }
   const redirectUri = query.redirect_uri
-  if (typeof redirectUri !== 'string' || !client.redirectUris.some((r) => r.redirectUri === redirectUri)) {
+  if (!isRegisteredRedirect(client, redirectUri, originOf(req))) {
     renderError(res, 400, 'Wrong redirect address', 'The address the application wants you sent back to (redirect_uri) is missing or not registered for it. You have not been sent there.')
     return null
   }
@@ -92,7 +93,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
       res.redirect(303, req.ssoUser ? '/console' : '/login')
       return
     }
-    const checked = await checkClientAndRedirect(deps, query, res)
+    const checked = await checkClientAndRedirect(deps, query, req, res)
     if (!checked) return
     const type = query.response_type
     const state = typeof query.state === 'string' && query.state !== '' ? query.state : undefined
@@ -116,8 +117,9 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
       findClient(deps.eventStore, areq.clientID).then((client) => done(null, client ?? false, areq.redirectURI), done)
     },
     (client: ExistingApplication, user: Transaction['user'], scope: string[] | undefined, _type: string, _areq: unknown, done: (error: Error | null, allow: boolean, info?: object) => void) => {
-      // A returning user who already allowed this application as much goes straight back.
-      if (user && hasConsented(user, client.applicationId, scope ?? [])) return done(null, true, { scope: scope ?? [] })
+      // A returning user who already allowed this application as much goes straight back;
+      // so does anyone signing in to our own dashboard.
+      if (user && (isConsoleApplication(client) || hasConsented(user, client.applicationId, scope ?? []))) return done(null, true, { scope: scope ?? [] })
       done(null, false)
     },
   )
@@ -197,7 +199,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
       const query = Object.fromEntries(new URL(returnTo, 'http://local').searchParams)
       const client = await findClient(deps.eventStore, query.client_id)
       const redirectUri = query.redirect_uri
-      if (client && typeof redirectUri === 'string' && client.redirectUris.some((r) => r.redirectUri === redirectUri)) {
+      if (client && isRegisteredRedirect(client, redirectUri, originOf(req))) {
         res.redirect(
           303,
           redirectWith(redirectUri, { error: 'access_denied', error_description: lockedOutMessage, state: query.state || undefined }, query.response_type === 'token'),

@@ -1,7 +1,9 @@
 /**
  * The console: after login, a person creates an application, sees its App Key and App
- * Secret (the secret once, on the page that answers the creation), adds redirect URIs,
- * and reads how devices get MQTT credentials. Plain HTML forms, CSRF-protected.
+ * Secret, adds redirect URIs, and reads how devices get MQTT credentials. The new App
+ * Secret stays on the page (sealed in a short-lived httpOnly cookie bound to the user)
+ * until the person confirms they copied it; only its hash is recorded. Plain HTML
+ * forms, CSRF-protected. The dashboard (/dashboard/) is linked from here.
  */
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express'
 import { z } from 'zod'
@@ -13,7 +15,17 @@ import { createMqttClient } from '../client/create-mqtt-client.ts'
 import { requestMetadata } from '../auth-deps.ts'
 import { handleCommand } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
-import { csrfToken, render, renderError, requireCsrf, ssoUserLoader } from './web.ts'
+import { cookiesOf, csrfToken, render, renderError, requireCsrf, ssoUserLoader } from './web.ts'
+
+/** Where a new App Secret waits for the person to confirm they copied it. */
+const newSecretsCookie = 'capsicum_new_app_secrets'
+const newSecretsCookieOptions = { httpOnly: true, sameSite: 'strict', path: '/console' } as const
+const newSecretsTtlMs = 60 * 60 * 1000
+interface NewSecret {
+  readonly name: string
+  readonly clientId: string
+  readonly clientSecret: string
+}
 
 export function consoleRoutes(deps: RouteDeps): Router {
   const router = Router()
@@ -26,6 +38,23 @@ export function consoleRoutes(deps: RouteDeps): Router {
   const baseUrlOf = (req: Request): string => `${req.protocol}://${req.get('host') ?? 'localhost'}`
   const metadataOf = (req: Request) =>
     requestMetadata(req, { actor: { type: 'user', id: req.ssoUser!.userId }, accountId: req.ssoUser!.accountId, clientId: null })
+
+  /** The new secrets this user has not yet confirmed copying (a cookie sealed with the server key). */
+  const pendingSecrets = (req: Request): NewSecret[] => {
+    const sealed = cookiesOf(req).get(newSecretsCookie)
+    if (!sealed) return []
+    try {
+      const kept = JSON.parse(deps.secretBox.open(sealed)) as { userId: string; until: number; secrets: NewSecret[] }
+      return kept.userId === req.ssoUser!.userId && kept.until > deps.now().getTime() ? kept.secrets : []
+    } catch {
+      return []
+    }
+  }
+  const keepSecrets = (req: Request, res: Response, secrets: NewSecret[]): void => {
+    if (secrets.length === 0) return void res.clearCookie(newSecretsCookie, { ...newSecretsCookieOptions, secure: req.secure })
+    const sealed = deps.secretBox.seal(JSON.stringify({ userId: req.ssoUser!.userId, until: deps.now().getTime() + newSecretsTtlMs, secrets }))
+    res.cookie(newSecretsCookie, sealed, { ...newSecretsCookieOptions, secure: req.secure, maxAge: newSecretsTtlMs })
+  }
 
   const page = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
     const user = req.ssoUser!
@@ -40,6 +69,7 @@ export function consoleRoutes(deps: RouteDeps): Router {
       accountId: user.accountId,
       applications,
       baseUrl: baseUrlOf(req),
+      created: pendingSecrets(req),
       ...extra,
     }, status)
   }
@@ -58,10 +88,19 @@ export function consoleRoutes(deps: RouteDeps): Router {
       metadataOf(req),
     )
     await deps.readYourWrites(result.position)
-    const created = result.state.status === 'none' ? null : { name: result.state.name, clientId: result.state.applicationId, clientSecret: result.clientSecret }
+    if (result.state.status === 'none') throw new Error('application was not created')
+    const created = [{ name: result.state.name, clientId: result.state.applicationId, clientSecret: result.clientSecret }, ...pendingSecrets(req)].slice(0, 5)
+    keepSecrets(req, res, created)
     await page(req, res, { created }, 201)
   }
   router.post('/console/applications', csrf, loadSsoUser, requireLogin, create)
+
+  const secretCopied: RequestHandler = (req, res) => {
+    const clientId = (req.body as Record<string, unknown>).client_id
+    keepSecrets(req, res, pendingSecrets(req).filter((s) => s.clientId !== clientId))
+    res.redirect(303, '/console')
+  }
+  router.post('/console/applications/secret-copied', csrf, loadSsoUser, requireLogin, secretCopied)
 
   const addRedirect: RequestHandler = async (req, res) => {
     const user = req.ssoUser!

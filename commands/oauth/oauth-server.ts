@@ -13,6 +13,7 @@ import type { ExistingApplication } from '../../domain/application/application.t
 import { authorizationCodeDecider, authorizationCodeStreamName } from '../../domain/oauth/authorization-code.ts'
 import { userDecider, userStreamName } from '../../domain/user/user.ts'
 import { anonymous, requestMetadata } from '../auth-deps.ts'
+import { isRegisteredRedirect, originOf } from '../console/console-application.ts'
 import { handleCommand } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
 import type { RouteDeps } from '../route-deps.ts'
@@ -102,7 +103,7 @@ export function createOAuthServer(deps: RouteDeps) {
       if (parsed.exp <= deps.now().getTime()) return fail()
       findClient(deps.eventStore, parsed.r.clientID).then((client) => {
         // The client may have been blocked, or the redirect URI removed, since the form was shown.
-        if (!client || client.status !== 'active' || !client.redirectUris.some((r) => r.redirectUri === parsed.r.redirectURI)) return fail()
+        if (!client || client.status !== 'active' || !isRegisteredRedirect(client, parsed.r.redirectURI, originOf(req))) return fail()
         cb(null, { transactionID: tid, client, redirectURI: parsed.r.redirectURI, req: parsed.r })
       }, cb)
     },

@@ -5,7 +5,7 @@
  * step: log in, consent, SSO skip, deny, and the lockout. Without /usr/bin/chromium the
  * test fails: it is never skipped.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -74,10 +74,19 @@ t.test('the pages in a real browser', async (t) => {
   await page.getByRole('button', { name: 'Add' }).click()
   await page.waitForURL(`${server.url}/console`)
   t.match(await page.textContent('table'), callback, 'the redirect URI is listed')
-  t.notMatch(await page.textContent('main'), app.secret, 'the secret is not shown again')
+  t.match(await page.textContent('#app-secret'), app.secret, 'the new secret stays on the page until the person confirms they copied it')
+  await page.reload()
+  t.match(await page.textContent('#app-secret'), app.secret, 'even after a reload')
+  await page.getByRole('button', { name: 'I have copied the App Secret' }).click()
+  await page.waitForURL(`${server.url}/console`)
+  t.notMatch(await page.textContent('main'), app.secret, 'confirmed: the secret is not shown again')
+  await page.reload()
+  t.notMatch(await page.textContent('main'), app.secret, 'not after a reload either')
 
   await page.getByRole('button', { name: 'Show MQTT credentials' }).click()
   await page.waitForSelector('#mqtt-credentials')
+  mkdirSync(join(process.cwd(), '.tap', 'screenshots', 'pages'), { recursive: true })
+  await page.screenshot({ path: join(process.cwd(), '.tap', 'screenshots', 'pages', 'console.png'), fullPage: true })
   t.match((await page.textContent('#mqtt-username'))!.trim(), /^[0-9a-f-]{36}$/, 'the MQTT username')
   t.ok((await page.textContent('#mqtt-password'))!.trim().length >= 16, 'the MQTT password')
 
