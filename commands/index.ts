@@ -13,10 +13,11 @@ import { deliveryRoutes } from './delivery/routes.ts'
 import { jobRoutes } from './job/routes.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
+import { auditRoutes } from './audit/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
-  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), dataRoutes(deps), ruleRoutes(deps), jobRoutes(deps), deliveryRoutes(deps), ...authRoutes(deps)]
+  return [thingTypeRoutes(deps), mqttClientRoutes(deps), provisioningRoutes(deps), thingRoutes(deps), dataRoutes(deps), ruleRoutes(deps), jobRoutes(deps), deliveryRoutes(deps), auditRoutes(deps), ...authRoutes(deps)]
 }
 
 /**

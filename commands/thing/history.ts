@@ -35,7 +35,8 @@ export interface HistoryFilter {
 
 const secretName = /secret|password|token|hash/i
 
-function masked(value: unknown): unknown {
+/** The value with every field whose name says secret, password, token or hash masked (the history and the audit export). */
+export function masked(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(masked)
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, secretName.test(key) ? '[redacted]' : masked(inner)]))
