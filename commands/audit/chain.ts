@@ -76,13 +76,35 @@ export interface AuditSignatureLine {
 /** SHA-256 (hex) of the canonical form of the line without its `hash`. */
 export function lineHash(line: object): string {
   const { hash: _hash, ...rest } = line as { hash?: unknown }
-  return createHash('sha256').update(canonicalize(rest) ?? '', 'utf8').digest('hex')
+  return createHash('sha256').update(canonical(rest), 'utf8').digest('hex')
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** canonicalize() throws on a lone surrogate, which is rare: only then is the value walked. */
+function canonical(value: unknown): string {
+  try {
+    return canonicalize(value) ?? 'null'
+  } catch {
+    return canonicalize(wellFormed(value)) ?? 'null'
+  }
+}
+
+/**
+ * RFC 8785 refuses lone UTF-16 surrogates (a JSON body may carry one as `\\ud800`): the
+ * export shows them as U+FFFD, the replacement character.
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(loneSurrogate, '\uFFFD')
+  if (Array.isArray(value)) return value.map(wellFormed)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [wellFormed(key), wellFormed(inner)]))
 }
 
 /** The line, hashed, as canonical JSON text (without the newline). */
 function sealed<L extends { readonly hash: string }>(line: Omit<L, 'hash'>): { text: string; hash: string } {
   const hash = lineHash(line)
-  return { text: canonicalize({ ...line, hash }) ?? '', hash }
+  return { text: canonical({ ...line, hash }), hash }
 }
 
 /** Builds the lines of one export in order; `sign` turns the head claims into a JWS. */
@@ -106,9 +128,14 @@ export class AuditChainWriter {
     this.count += 1
     this.firstPosition ??= event.position
     this.lastPosition = event.position
-    const { text, hash } = sealed<AuditEventLine>({ type: 'event', seq: this.count, event, prev_hash: this.previous })
+    // The envelope's members sort as event < hash < prev_hash < seq < type and its other
+    // values are canonical already: one canonicalization of the event per line (the cost
+    // of an export), the rest is text. Equal to canonicalize() of the whole line.
+    const canonicalEvent = canonical(event)
+    const tail = `"prev_hash":"${this.previous}","seq":${this.count},"type":"event"}`
+    const hash = createHash('sha256').update(`{"event":${canonicalEvent},${tail}`, 'utf8').digest('hex')
     this.previous = hash
-    return text
+    return `{"event":${canonicalEvent},"hash":"${hash}",${tail}`
   }
 
   signature(sign: (claims: AuditHeadClaims) => string): string {

@@ -4,7 +4,6 @@
  * it to a third party. The log is read in pages and each page is written before the next
  * is read, waiting for the socket to drain: memory stays flat whatever the range.
  */
-import { once } from 'node:events'
 import { Router, type Response } from 'express'
 import { z } from 'zod'
 import { NotFoundError, ValidationError } from '../../domain/errors.ts'
@@ -43,8 +42,18 @@ function belongsToThing(event: RecordedEvent, thingId: string): boolean {
   return data !== null && typeof data === 'object' && data.thingId === thingId
 }
 
-async function writeLine(res: Response, line: string): Promise<void> {
-  if (!res.write(`${line}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+/** Writes a chunk; resolves once the socket wants more (backpressure) or is gone. */
+function write(res: Response, chunk: string): Promise<void> {
+  if (res.write(chunk) || res.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }
 
 export function auditRoutes(deps: RouteDeps & { readonly auditSigner: AuditSigner }): Router {
@@ -81,28 +90,28 @@ export function auditRoutes(deps: RouteDeps & { readonly auditSigner: AuditSigne
     // Up to the head as it is now: events appended while the export runs belong to a later one.
     const head = await deps.eventStore.headPosition()
     res.status(200).type('application/x-ndjson').setHeader('Cache-Control', 'no-store')
-    await writeLine(res, chain.header(deps.now().toISOString()))
+    await write(res, `${chain.header(deps.now().toISOString())}\n`)
     let position: number | null = null
     while (head !== null && !res.destroyed) {
       const events = await deps.eventStore.readAll({ fromPosition: position, maxCount: pageSize })
+      let page = ''
       for (const event of events) {
         if (event.position > head) break
         const time = Date.parse(event.metadata.time)
         if (event.metadata.account_id !== accountId || time < from || time >= to) continue
         if (thingId !== null && !belongsToThing(event, thingId)) continue
-        await writeLine(
-          res,
-          chain.event({
-            id: event.id,
-            stream: event.streamName,
-            revision: event.revision,
-            position: event.position,
-            type: event.type,
-            data: masked(event.data),
-            metadata: event.metadata,
-          }),
-        )
+        page += `${chain.event({
+          id: event.id,
+          stream: event.streamName,
+          revision: event.revision,
+          position: event.position,
+          type: event.type,
+          data: masked(event.data),
+          metadata: event.metadata,
+        })}\n`
       }
+      // one write per page, and the next page is read only once the socket drained
+      if (page !== '') await write(res, page)
       const last = events[events.length - 1]
       if (last === undefined || last.position >= head) break
       position = last.position
