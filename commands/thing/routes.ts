@@ -1,7 +1,6 @@
 /** The thing endpoints of the platform API: CRUD, commands, and the history for auditors. */
 import { Router, type Request } from 'express'
 import { z } from 'zod'
-import { NotFoundError } from '../../domain/errors.ts'
 import { commandsOf, toThingCommandView } from '../../projections/thing-commands.ts'
 import {
   activeThingsOf,
@@ -15,11 +14,14 @@ import type { ExistingThing, ThingState } from '../../domain/thing/thing.ts'
 import { commandContextOf, uuidParamOf } from '../http/requests.ts'
 import { ifMatchRevision, setRevisionTag } from '../http/etag.ts'
 import { accountOf } from '../http/tenancy.ts'
+import { metadataOf, requireRole } from '../http/auth.ts'
+import { NotFoundError, ValidationError } from '../../domain/errors.ts'
+import { redecodeThing } from './redecode.ts'
 import { parseInput } from '../http/validate.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { createThing } from './create-thing.ts'
 import { deactivateThing } from './deactivate-thing.ts'
-import { filterHistory, thingAsOf, thingEvents, toHistoryEntry } from './history.ts'
+import { asksForTelemetry, filterHistory, thingAsOf, thingEvents, toHistoryEntry } from './history.ts'
 import {
   commandSentResponse,
   commandsQuery,
@@ -27,6 +29,8 @@ import {
   getThingQuery,
   historyQuery,
   historyResponse,
+  redecodeBody,
+  redecodeResponse,
   sendCommandBody,
   thingCommandResponse,
   thingResponse,
@@ -261,15 +265,46 @@ export function thingRoutes(deps: RouteDeps): Router {
     const thingId = thingIdOf(req)
     const query = parseInput(historyQuery, req.query, 'query')
     await thingOrNotFound(accountOf(req), thingId)
-    const events = await thingEvents(deps.eventStore, thingId)
+    const types = query.type?.split(',').map((type) => type.trim())
+    const events = await thingEvents(deps.eventStore, thingId, { telemetry: asksForTelemetry(types) })
     const { entries, next } = filterHistory(events, {
       ...(query.from === undefined ? {} : { from: query.from }),
       ...(query.to === undefined ? {} : { to: query.to }),
-      ...(query.type === undefined ? {} : { types: query.type.split(',').map((type) => type.trim()) }),
+      ...(types === undefined ? {} : { types }),
       ...(query.cursor === undefined ? {} : { after: Number(query.cursor) }),
       limit: query.limit,
     })
     res.json({ events: entries.map(toHistoryEntry), next_cursor: next === null ? null : String(next) })
+  })
+
+  deps.openapi.add({
+    method: 'post',
+    path: '/v1.1/things/{thingId}/redecode',
+    operationId: 'redecodeThing',
+    summary: 'Decode the thing\'s kept payloads again (after a codec fix) and record the corrections (admin only; beyond the API text)',
+    description:
+      'Each reading whose kept payload now decodes to another channel, type, unit or value gets a `SensorReadingCorrected` event in ' +
+      '`telemetry-<thingId>` (pointing at the reading it corrects); recorded events are never rewritten. Running it again records nothing.',
+    tags,
+    secured: true,
+    pathParams: thingIdPath,
+    body: redecodeBody,
+    bodyMediaTypes: ['application/json'],
+    responses: { 200: { description: 'What was decoded again and corrected', schema: redecodeResponse } },
+  })
+  router.post('/v1.1/things/:thingId/redecode', deps.requireBearer, requireRole('admin'), async (req, res) => {
+    const thingId = thingIdOf(req)
+    const body = parseInput(redecodeBody, req.body ?? {})
+    if (body.from !== undefined && body.to !== undefined && !(Date.parse(body.from) < Date.parse(body.to))) {
+      throw new ValidationError('from must be before to', [{ field: 'to', problem: 'must be after from' }])
+    }
+    await thingOrNotFound(accountOf(req), thingId)
+    const result = await redecodeThing(
+      { eventStore: deps.eventStore, readStore: deps.readStore, newId: deps.newId, now: deps.now, metadata: metadataOf(req) },
+      { thingId, ...(body.from === undefined ? {} : { from: body.from }), ...(body.to === undefined ? {} : { to: body.to }), ...(body.codec === undefined ? {} : { codec: body.codec }) },
+    )
+    await deps.readYourWrites(result.position)
+    res.json({ codec: result.codec, examined: result.examined, corrected: result.corrected, without_payload: result.withoutPayload, skipped: result.skipped })
   })
 
   return router
