@@ -56,7 +56,7 @@ function write(res: Response, chunk: string): Promise<void> {
   })
 }
 
-export function auditRoutes(deps: RouteDeps & { readonly auditSigner: AuditSigner }): Router {
+export function auditRoutes(deps: RouteDeps): Router {
   const router = Router()
   deps.openapi.add({
     method: 'get',
