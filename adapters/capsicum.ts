@@ -289,6 +289,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       accessTokens: {
         issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
       },
+      auditSigner: { sign: (claims) => tokens.signDocument(claims) },
       requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
       telemetry,
       shutdown: shutdown.signal,

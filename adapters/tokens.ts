@@ -92,6 +92,14 @@ export class TokenService {
   }
 
   /**
+   * A JWS (RS256, our kid) over a document such as an audit export's head. No `iss` and
+   * its own `typ`, so it can never pass as an access token (verify demands our issuer).
+   */
+  signDocument(claims: object): string {
+    return jwt.sign({ ...claims }, this.privateKey, { algorithm: 'RS256', keyid: this.keyId, header: { alg: 'RS256', kid: this.keyId, typ: 'capsicum-audit+jwt' } })
+  }
+
+  /**
    * The bearer strategy's verifier. A token verified once is remembered until it expires:
    * the same token always verifies the same way, and RS256 verification was most of the
    * cost of a small authenticated GET.

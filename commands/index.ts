@@ -15,6 +15,7 @@ import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 import { seedConsoleApplication } from './console/console-application.ts'
+import { auditRoutes } from './audit/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
@@ -24,6 +25,7 @@ export function platformRoutes(deps: RouteDeps): Router[] {
     routerOf(deps, [...thingEndpoints(deps)]),
     dataRoutes(deps),
     routerOf(deps, [...mqttClientEndpoints(deps), ...ruleEndpoints(deps), ...jobEndpoints(deps), ...deliveryEndpoints(deps)]),
+    auditRoutes(deps),
     ...authRoutes(deps),
   ]
 }

@@ -10,6 +10,7 @@ import type { AccessTokenIssuer } from './auth-deps.ts'
 import type { OpenApiDocument } from './http/openapi.ts'
 import type { ReadStore } from '../projections/read-store.ts'
 import type { TelemetryStream } from '../streams/telemetry-stream.ts'
+import type { AuditSigner } from './audit/routes.ts'
 
 export interface RouteDeps {
   readonly eventStore: EventStore
@@ -31,6 +32,8 @@ export interface RouteDeps {
   readonly secrets: Secrets
   /** signs access tokens (adapters/tokens.ts) */
   readonly accessTokens: AccessTokenIssuer
+  /** signs the head of an audit export with the token key (adapters/tokens.ts) */
+  readonly auditSigner: AuditSigner
   /** where devices' readings go (the HTTP ingest produces onto it) */
   readonly telemetry: TelemetryStream
   /** the port devices connect to over MQTT on this node (shown by the dashboard); null without one */

@@ -7,7 +7,7 @@
  * Buckets and aggregates are computed here, from the points in time order.
  */
 import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
-import type { SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
+import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Checkpoint } from './read-store.ts'
 import type { Logger } from '../commands/logger.ts'
@@ -23,6 +23,11 @@ export interface HistoryPoint {
   /** the event's log position: unique, so a point written again is the same point */
   readonly position: number
   readonly value: ReadingValue
+  /**
+   * A correction (SensorReadingCorrected): the point at `position` takes this value, moved
+   * from this channel (its channel until now) when the correction changed it.
+   */
+  readonly replaces?: { readonly channel: string }
 }
 
 export interface StoredPoint {
@@ -52,7 +57,10 @@ export interface ReadingHistoryStore {
   /** creates what the store needs; idempotent */
   prepare(): Promise<void>
   loadCheckpoint(): Promise<Checkpoint | undefined>
-  /** Adds the points (one already there is left alone) and stores the checkpoint; together where the engine allows. */
+  /**
+   * Adds the points (one already there is left alone; a point that `replaces` one overwrites
+   * it) and stores the checkpoint; together where the engine allows.
+   */
   commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void>
   /** Drops every point and the checkpoint (for a rebuild). */
   reset(): Promise<void>
@@ -75,7 +83,13 @@ export function pointOf(event: RecordedEvent<SensorReadingRecorded>): HistoryPoi
   return { thingId: event.data.thingId, channel: event.data.channel, ts: Date.parse(event.data.at), position: event.position, value: event.data.value }
 }
 
-/** Follows the log and adds each SensorReadingRecorded to the history, one commit per batch. */
+/** A correction: the corrected reading's point (same time, same position) with its value as it is now. */
+export function correctedPointOf(event: RecordedEvent<SensorReadingCorrected>): HistoryPoint {
+  const d = event.data
+  return { thingId: d.thingId, channel: d.channel, ts: Date.parse(d.at), position: d.corrects.position, value: d.value, replaces: { channel: d.previous.channel } }
+}
+
+/** Follows the log and adds each SensorReadingRecorded to the history (and applies each correction), one commit per batch. */
 export class ReadingHistoryProjector {
   private subscription: Subscription | undefined
   private reached: number | null = null
@@ -111,7 +125,7 @@ export class ReadingHistoryProjector {
       {
         fromPosition: this.reached,
         maxBatch: this.options.batchSize ?? 1000,
-        eventTypes: ['SensorReadingRecorded'],
+        eventTypes: ['SensorReadingRecorded', 'SensorReadingCorrected'],
         onError: (error) => logger.error({ err: error, projection: readingHistoryName }, 'reading history stopped on an error'),
       },
       async (events, through) => {
@@ -153,6 +167,7 @@ export class ReadingHistoryProjector {
     const points: HistoryPoint[] = []
     for (const event of events) {
       if (event.type === 'SensorReadingRecorded') points.push(pointOf(event as RecordedEvent<SensorReadingRecorded>))
+      else if (event.type === 'SensorReadingCorrected') points.push(correctedPointOf(event as RecordedEvent<SensorReadingCorrected>))
     }
     // Batches without readings move the checkpoint on disk only now and then (a restart skips them again).
     if (points.length > 0 || through - (this.stored ?? -1) >= 10_000) {

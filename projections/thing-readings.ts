@@ -3,7 +3,7 @@
  * unit, time), for `GET /v1.1/things/{id}/data`. One document per (thing, channel), so a
  * batch of readings costs one write per channel, however many readings it holds.
  */
-import type { SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
+import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
 import type { ReadStore } from './read-store.ts'
 
@@ -21,14 +21,20 @@ export interface ThingReadingDocument {
   readonly [field: string]: unknown
 }
 
-export const thingReadingsProjection = projection<SensorReadingRecorded, ThingReadingDocument>({
+export const thingReadingsProjection = projection<SensorReadingRecorded | SensorReadingCorrected, ThingReadingDocument>({
   name: 'thingReadings',
   version: 1,
   collection: 'thing_readings',
   indexes: ['thing_id'],
-  canHandle: ['SensorReadingRecorded'],
+  canHandle: ['SensorReadingRecorded', 'SensorReadingCorrected'],
   documentId: (event) => `${event.data.thingId}:${event.data.channel}`,
   evolve(document, event) {
+    if (event.type === 'SensorReadingCorrected') {
+      // Only when the corrected reading is still the channel's latest (a channel the correction moves it off keeps its own latest).
+      const d = event.data
+      if (!document || document.key !== d.corrects.key) return document
+      return { ...document, type: d.type, unit: d.unit, value: d.value }
+    }
     const d = event.data
     // Readings of a thing are recorded in order; a clock set back must still not hide the newest.
     if (document && Date.parse(document.at) > Date.parse(d.at)) return document

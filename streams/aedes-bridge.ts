@@ -157,7 +157,7 @@ export class AedesBridge {
         case 'ignored':
           return done
         case 'readings':
-          message = { thingId, accountId, receivedAt: at, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings }
+          message = { thingId, accountId, receivedAt: at, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64') }
           break
         case 'response':
           message = { thingId, accountId, receivedAt: at, kind: 'response', seq: meaning.seq, ok: meaning.ok, message: meaning.message }

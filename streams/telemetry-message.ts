@@ -21,7 +21,14 @@ interface MessageBase {
 }
 
 export type TelemetryMessage =
-  | (MessageBase & { readonly kind: 'readings'; readonly source: 'mqtt' | 'http'; readonly topic: string | null; readonly readings: readonly Reading[] })
+  | (MessageBase & {
+      readonly kind: 'readings'
+      readonly source: 'mqtt' | 'http'
+      readonly topic: string | null
+      readonly readings: readonly Reading[]
+      /** the raw payload as base64 (the HTTP ingest: its JSON body), kept so the readings can be decoded again */
+      readonly payload?: string
+    })
   /** an answer on `.../response`: `ok,seq` or `error,seq=message` */
   | (MessageBase & { readonly kind: 'response'; readonly seq: string; readonly ok: boolean; readonly message: string | null })
   /** a `sys/*` fact: key `model`, `version`, `cpu/model`, `cpu/speed`, `conn`, ... */

@@ -16,6 +16,8 @@ import { roles, type Role } from '../../commands/http/auth.ts'
 import { createLogger } from '../logger.ts'
 import { formatTimeline } from './timeline.ts'
 import { appCreate, BootstrapUsageError, userCreate } from './bootstrap.ts'
+import { audit, AuditUsageError } from './audit.ts'
+import { redecode, RedecodeUsageError } from './redecode.ts'
 import { filterHistory, thingEvents, toHistoryEntry } from '../../commands/thing/history.ts'
 import type { RecordedEvent } from '../../commands/event-store.ts'
 
@@ -40,6 +42,15 @@ Commands:
                                 create an application in the owner's account; prints
                                 it as JSON with its client_secret (shown this once)
                                 (both: stop the server first)
+  redecode --thing ID [--from ISO] [--to ISO] [--codec NAME]
+                                decode a thing's kept payloads again (after a codec fix)
+                                and record the corrections; prints what it did as JSON
+                                (stop the server first; the API has POST
+                                /v1.1/things/{id}/redecode)
+  audit verify FILE [--jwks URL|FILE]
+                                check an audit export (GET /v1.1/audit/export) offline:
+                                its hash chain and its signed head (default key: this
+                                server's); names the first line that fails (exit 1)
   help                          this text
 
 Configuration comes from the environment; see README.md.`
@@ -58,6 +69,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await rebuild()
       case 'replay':
         return await replay(rest)
+      case 'audit':
+        return await audit(rest)
+      case 'redecode':
+        return await redecode(rest)
       case 'user':
       case 'app': {
         const [action, ...options] = rest
@@ -78,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`)
       return 78 // EX_CONFIG
     }
-    if (error instanceof UsageError || error instanceof BootstrapUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof BootstrapUsageError || error instanceof AuditUsageError || error instanceof RedecodeUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n\n${usage}\n`)
       return 64 // EX_USAGE
     }

@@ -56,13 +56,11 @@ export class MongoReadingHistory implements ReadingHistoryStore {
   async commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void> {
     if (points.length > 0) {
       await this.pointDocuments.bulkWrite(
-        points.map((p) => ({
-          updateOne: {
-            filter: { _id: p.position },
-            update: { $setOnInsert: { thing_id: p.thingId, channel: p.channel, ts: p.ts, value: p.value } },
-            upsert: true,
-          },
-        })),
+        points.map((p) => {
+          const fields = { thing_id: p.thingId, channel: p.channel, ts: p.ts, value: p.value }
+          // a correction overwrites the point (by the corrected reading's position); a reading seen again does not
+          return { updateOne: { filter: { _id: p.position }, update: p.replaces ? { $set: fields } : { $setOnInsert: fields }, upsert: true } }
+        }),
         { ordered: false },
       )
     }

@@ -60,6 +60,8 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
         selectSeries: Statement<[string, string], { id: number }>
         insertSeries: Statement<[string, string]>
         insertPoint: Statement<[number, number, number, number | string]>
+        replacePoint: Statement<[number, number, number, number | string]>
+        deletePoint: Statement<[number, number, number]>
         selectPoints: Statement<[number, number, number, number], PointRow>
         selectPointsAfter: Statement<[number, number, number, number, number, number], PointRow>
         countPoints: Statement<[number, number, number], { n: number }>
@@ -101,6 +103,8 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
       selectSeries: db.prepare('SELECT id FROM reading_series WHERE thing_id = ? AND channel = ?'),
       insertSeries: db.prepare('INSERT INTO reading_series (thing_id, channel) VALUES (?, ?)'),
       insertPoint: db.prepare('INSERT OR IGNORE INTO reading_points (series, ts, position, value) VALUES (?, ?, ?, ?)'),
+      replacePoint: db.prepare('INSERT OR REPLACE INTO reading_points (series, ts, position, value) VALUES (?, ?, ?, ?)'),
+      deletePoint: db.prepare('DELETE FROM reading_points WHERE series = ? AND ts = ? AND position = ?'),
       selectPoints: db
         .prepare<[number, number, number, number], PointRow>(
           'SELECT ts, position, value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, position LIMIT ?',
@@ -175,7 +179,15 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
           id = Number(s.insertSeries.run(point.thingId, point.channel).lastInsertRowid)
           created.set(key, id)
         }
-        s.insertPoint.run(id, point.ts, point.position, stored(point.value))
+        if (point.replaces === undefined) {
+          s.insertPoint.run(id, point.ts, point.position, stored(point.value))
+          continue
+        }
+        if (point.replaces.channel !== point.channel) {
+          const from = created.get(seriesKey(point.thingId, point.replaces.channel)) ?? this.seriesOf(point.thingId, point.replaces.channel)
+          if (from !== undefined) s.deletePoint.run(from, point.ts, point.position)
+        }
+        s.replacePoint.run(id, point.ts, point.position, stored(point.value))
       }
       s.upsertCheckpoint.run(readingHistoryName, checkpoint.position, checkpoint.version)
     })

@@ -6,9 +6,10 @@
  */
 import { Router, type Request, type RequestHandler, type Response } from 'express'
 import type { z } from 'zod'
-import type { NotFoundError } from '../../domain/errors.ts'
+import { ForbiddenError, type NotFoundError } from '../../domain/errors.ts'
 import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
+import { principalOf, type Role } from './auth.ts'
 import { ifMatchRevision, setRevisionTag } from './etag.ts'
 import type { OperationSpec, ResponseSpec } from './openapi.ts'
 import { commandContextOf, uuidParamOf } from './requests.ts'
@@ -53,10 +54,14 @@ export interface EndpointSpec<P extends string, QS extends z.ZodObject | undefin
   extends Omit<OperationSpec, 'secured' | 'pathParams' | 'query' | 'body' | 'headers'> {
   /** `bearer`: a valid access token; `none`: open (or authenticated by `before`) */
   readonly auth: 'bearer' | 'none'
+  /** with `bearer`: the token needs one of these roles (403 otherwise) */
+  readonly roles?: readonly Role[]
   readonly params?: Readonly<Record<P, UuidParam>>
   /** its defaults must be constants: an empty query string is parsed once, at start */
   readonly query?: QS
   readonly body?: BS
+  /** an absent body is taken as `{}` (every field of the body is optional) */
+  readonly bodyOptional?: boolean
   /** the write applies only to the revision named by If-Match (412 otherwise) */
   readonly ifMatch?: boolean
   readonly headers?: OperationSpec['headers']
@@ -82,7 +87,7 @@ const preconditionFailed: ResponseSpec = { description: 'If-Match no longer hold
 
 /** The OpenAPI operation of an endpoint. */
 export function operationOf({ spec }: Endpoint): OperationSpec {
-  const { auth, params, query, body, ifMatch, headers, before: _before, handle: _handle, responses, ...rest } = spec
+  const { auth, roles: _roles, params, query, body, bodyOptional: _bodyOptional, ifMatch, headers, before: _before, handle: _handle, responses, ...rest } = spec
   return {
     ...rest,
     secured: auth === 'bearer',
@@ -91,6 +96,13 @@ export function operationOf({ spec }: Endpoint): OperationSpec {
     ...(body ? { body } : {}),
     ...(ifMatch || headers ? { headers: [...(ifMatch ? [ifMatchHeader] : []), ...(headers ?? [])] } : {}),
     responses: ifMatch ? { ...responses, 412: responses[412] ?? preconditionFailed } : responses,
+  }
+}
+
+function requireOneOf(roles: readonly Role[]): RequestHandler {
+  return (req, _res, next) => {
+    if (!principalOf(req).roles.some((role) => roles.includes(role))) return next(new ForbiddenError(`This call needs the ${roles.join(' or ')} role`))
+    next()
   }
 }
 
@@ -151,7 +163,7 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
         res,
         params: Object.fromEntries(params.map(([name, param]) => [name, uuidParamOf(req, name, param.notFound)])),
         query: queryOf(req),
-        body: spec.body ? parseInput(spec.body, req.body) : undefined,
+        body: spec.body ? parseInput(spec.body, spec.bodyOptional ? (req.body ?? {}) : req.body) : undefined,
         context: () => commandContextOf(deps, req, spec.ifMatch ? ifMatchRevision(req) : undefined),
       }
       const reply = await spec.handle(input as Parameters<typeof spec.handle>[0])
@@ -162,7 +174,7 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
       if (reply.body === undefined) res.end()
       else res.json(reply.body)
     }
-    const chain = [...(spec.auth === 'bearer' ? [deps.requireBearer] : []), ...(spec.before ?? []), handler]
+    const chain = [...(spec.auth === 'bearer' ? [deps.requireBearer] : []), ...(spec.roles ? [requireOneOf(spec.roles)] : []), ...(spec.before ?? []), handler]
     router[spec.method](expressPathOf(spec.path), ...chain)
   }
   return router

@@ -6,7 +6,7 @@
 import { Router, type Request, type Response } from 'express'
 import { z } from 'zod'
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
-import type { SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
+import type { SensorReadingCorrected, SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
 import { isTimeZone, minimumBucketCount } from '../../projections/calendar-buckets.ts'
 import { historyOf } from '../../projections/reading-history.ts'
 import { latestReadingsOf } from '../../projections/thing-readings.ts'
@@ -58,6 +58,17 @@ const sseData = (event: RecordedEvent<SensorReadingRecorded>): string =>
     type: event.data.type,
     unit: event.data.unit,
     timestamp: event.data.at,
+  })
+
+/** A re-decode corrected an earlier reading: the reading as it is now, and the `id:` of the reading it corrects. */
+const correctionData = (event: RecordedEvent<SensorReadingCorrected>): string =>
+  JSON.stringify({
+    channel: event.data.channel,
+    value: event.data.value,
+    type: event.data.type,
+    unit: event.data.unit,
+    timestamp: event.data.at,
+    corrects: String(event.data.corrects.revision),
   })
 
 export function dataRoutes(deps: RouteDeps): Router {
@@ -152,7 +163,8 @@ export function dataRoutes(deps: RouteDeps): Router {
     operationId: 'streamReadings',
     summary: 'New readings of the thing as Server-Sent Events, resumable with Last-Event-ID (beyond the API text)',
     description:
-      'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; reconnecting with ' +
+      'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; a re-decode\'s correction of an ' +
+      'earlier reading is `event: correction` with the same fields plus `corrects` (the `id:` of the reading corrected); reconnecting with ' +
       '`Last-Event-ID` (or `?last_event_id=`) delivers exactly what came after it, then continues live. A comment line is sent ' +
       `every ${heartbeatMs / 1000} s.`,
     tags,
@@ -203,8 +215,12 @@ export function dataRoutes(deps: RouteDeps): Router {
       thingId,
       after,
       deliver: (event) => {
-        if (ended || event.type !== 'SensorReadingRecorded') return
-        res.write(`id: ${event.revision}\nevent: reading\ndata: ${sseData(event as RecordedEvent<SensorReadingRecorded>)}\n\n`)
+        if (ended) return
+        if (event.type === 'SensorReadingRecorded') {
+          res.write(`id: ${event.revision}\nevent: reading\ndata: ${sseData(event as RecordedEvent<SensorReadingRecorded>)}\n\n`)
+        } else if (event.type === 'SensorReadingCorrected') {
+          res.write(`id: ${event.revision}\nevent: correction\ndata: ${correctionData(event as RecordedEvent<SensorReadingCorrected>)}\n\n`)
+        }
       },
       onFailure: fail,
     }).then(
@@ -255,7 +271,8 @@ export function dataRoutes(deps: RouteDeps): Router {
     if (!req.is('application/json') || req.body === undefined) {
       throw new ValidationError('The body must be JSON (Content-Type: application/json)', [{ field: 'body', problem: 'must be application/json' }])
     }
-    const interpretation = interpretJsonReadings(JSON.stringify(req.body))
+    const body = JSON.stringify(req.body)
+    const interpretation = interpretJsonReadings(body)
     if (interpretation.kind !== 'readings') {
       const reason = interpretation.kind === 'rejected' ? interpretation.reason : 'must be a JSON array of {channel, value, type, unit}'
       const detail = detailOf(reason)
@@ -270,6 +287,8 @@ export function dataRoutes(deps: RouteDeps): Router {
       accountId: verdict.accountId,
       receivedAt: received.toISOString(),
       readings: interpretation.readings,
+      // the body as parsed (the JSON text is what the data/json codec reads), kept for re-decoding
+      payload: Buffer.from(body, 'utf8').toString('base64'),
     }
     await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime() }])
     res.json({ success: true })

@@ -8,7 +8,12 @@
  */
 import { fold } from '../../domain/decider.ts'
 import { provisioningStreamName } from '../../domain/provisioning/provisioning.ts'
+import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
 import { thingDecider, thingStreamName, type ExistingThing, type ThingEvent } from '../../domain/thing/thing.ts'
+
+/** Whether a history's type filter asks for events of the telemetry stream. */
+export const asksForTelemetry = (types: readonly string[] | undefined): boolean =>
+  types !== undefined && types.some((type) => (telemetryEventTypes as readonly string[]).includes(type))
 import type { EventStore, RecordedEvent } from '../event-store.ts'
 
 export interface HistoryEntry {
@@ -35,15 +40,21 @@ export interface HistoryFilter {
 
 const secretName = /secret|password|token|hash/i
 
-function masked(value: unknown): unknown {
+/** The value with every field whose name says secret, password, token or hash masked (the history and the audit export). */
+export function masked(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(masked)
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, secretName.test(key) ? '[redacted]' : masked(inner)]))
 }
 
-/** Every event about the thing, in log order (its provisioning first). */
-export async function thingEvents(eventStore: EventStore, thingId: string): Promise<RecordedEvent[]> {
+/**
+ * Every event about the thing, in log order (its provisioning first). With `telemetry`,
+ * also the events of its telemetry stream (readings and their corrections): only when
+ * asked for, as there can be millions.
+ */
+export async function thingEvents(eventStore: EventStore, thingId: string, options: { readonly telemetry?: boolean } = {}): Promise<RecordedEvent[]> {
   const own = await eventStore.readStream(thingStreamName(thingId))
+  const telemetry = options.telemetry ? await eventStore.readStream(telemetryStreamOf(thingId)) : []
   const paired = own.find((event) => event.type === 'ThingPaired')
   const batchId = paired ? (paired.data as { batchId?: unknown }).batchId : undefined
   const provisioning =
@@ -52,7 +63,7 @@ export async function thingEvents(eventStore: EventStore, thingId: string): Prom
           (event) => event.type === 'DeviceProvisioned' && (event.data as { thingId?: unknown }).thingId === thingId,
         )
       : []
-  return [...provisioning, ...own].sort((a, b) => a.position - b.position)
+  return [...provisioning, ...own, ...telemetry].sort((a, b) => a.position - b.position)
 }
 
 export function toHistoryEntry(event: RecordedEvent): HistoryEntry {

@@ -1,6 +1,6 @@
 /** The thing endpoints of the platform API: CRUD, commands, and the history for auditors. */
 import { z } from 'zod'
-import { NotFoundError } from '../../domain/errors.ts'
+import { NotFoundError, ValidationError } from '../../domain/errors.ts'
 import { commandsOf, toThingCommandView } from '../../projections/thing-commands.ts'
 import {
   activeThingsOf,
@@ -14,10 +14,12 @@ import type { ExistingThing, ThingState } from '../../domain/thing/thing.ts'
 import { endpoint, uuidParam, written, type Endpoint } from '../http/endpoint.ts'
 import { setRevisionTag } from '../http/etag.ts'
 import { accountOf } from '../http/tenancy.ts'
+import { metadataOf } from '../http/auth.ts'
+import { redecodeThing } from './redecode.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { createThing } from './create-thing.ts'
 import { deactivateThing } from './deactivate-thing.ts'
-import { filterHistory, thingAsOf, thingEvents, toHistoryEntry } from './history.ts'
+import { asksForTelemetry, filterHistory, thingAsOf, thingEvents, toHistoryEntry } from './history.ts'
 import {
   commandSentResponse,
   commandsQuery,
@@ -25,6 +27,8 @@ import {
   getThingQuery,
   historyQuery,
   historyResponse,
+  redecodeBody,
+  redecodeResponse,
   sendCommandBody,
   thingCommandResponse,
   thingResponse,
@@ -225,15 +229,47 @@ export function thingEndpoints(deps: RouteDeps): Endpoint[] {
       responses: { 200: { description: 'The timeline', schema: historyResponse } },
       async handle({ req, params, query }) {
         await thingOrNotFound(accountOf(req), params.thingId)
-        const events = await thingEvents(deps.eventStore, params.thingId)
+        const types = query.type?.split(',').map((type) => type.trim())
+        const events = await thingEvents(deps.eventStore, params.thingId, { telemetry: asksForTelemetry(types) })
         const { entries, next } = filterHistory(events, {
           ...(query.from === undefined ? {} : { from: query.from }),
           ...(query.to === undefined ? {} : { to: query.to }),
-          ...(query.type === undefined ? {} : { types: query.type.split(',').map((type) => type.trim()) }),
+          ...(types === undefined ? {} : { types }),
           ...(query.cursor === undefined ? {} : { after: Number(query.cursor) }),
           limit: query.limit,
         })
         return { body: { events: entries.map(toHistoryEntry), next_cursor: next === null ? null : String(next) } }
+      },
+    }),
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things/{thingId}/redecode',
+      operationId: 'redecodeThing',
+      summary: 'Decode the thing\'s kept payloads again (after a codec fix) and record the corrections (admin only; beyond the API text)',
+      description:
+        'Each reading whose kept payload now decodes to another channel, type, unit or value gets a `SensorReadingCorrected` event in ' +
+        '`telemetry-<thingId>` (pointing at the reading it corrects); recorded events are never rewritten. Running it again records nothing.',
+      tags,
+      auth: 'bearer',
+      roles: ['admin'],
+      params,
+      body: redecodeBody,
+      bodyOptional: true,
+      bodyMediaTypes: ['application/json'],
+      responses: { 200: { description: 'What was decoded again and corrected', schema: redecodeResponse } },
+      async handle({ req, params: { thingId }, body }) {
+        if (body.from !== undefined && body.to !== undefined && !(Date.parse(body.from) < Date.parse(body.to))) {
+          throw new ValidationError('from must be before to', [{ field: 'to', problem: 'must be after from' }])
+        }
+        await thingOrNotFound(accountOf(req), thingId)
+        const result = await redecodeThing(
+          { eventStore: deps.eventStore, readStore: deps.readStore, newId: deps.newId, now: deps.now, metadata: metadataOf(req) },
+          { thingId, ...(body.from === undefined ? {} : { from: body.from }), ...(body.to === undefined ? {} : { to: body.to }), ...(body.codec === undefined ? {} : { codec: body.codec }) },
+        )
+        return {
+          body: { codec: result.codec, examined: result.examined, corrected: result.corrected, without_payload: result.withoutPayload, skipped: result.skipped },
+          position: result.position,
+        }
       },
     }),
   ]

@@ -129,7 +129,7 @@ export const commandsQuery = z.object({
 export const historyQuery = z.object({
   from: isoTime.optional().describe('events at or after this time'),
   to: isoTime.optional().describe('events at or before this time'),
-  type: z.string().trim().min(1).max(500).optional().describe('event types, comma-separated (e.g. ThingPaired,CommandRequested)'),
+  type: z.string().trim().min(1).max(500).optional().describe('event types, comma-separated (e.g. ThingPaired,CommandRequested); naming SensorReadingRecorded, SensorReadingCorrected or another telemetry event adds the thing\'s telemetry stream'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().regex(/^\d{1,15}$/, 'must be a next_cursor this server returned').optional(),
 })
@@ -154,3 +154,22 @@ export const historyResponse = z
   .object({ events: z.array(historyEntry), next_cursor: z.string().nullable() })
   .strict()
   .meta({ title: 'ThingHistory' })
+
+export const redecodeBody = z
+  .object({
+    from: isoTime.optional().describe('readings received at or after this time (default: the first)'),
+    to: isoTime.optional().describe('readings received before this time (default: now)'),
+    codec: z.string().trim().min(1).max(255).optional().describe('decode with this codec instead of the thing\'s provisioning codec (e.g. lpp)'),
+  })
+  .meta({ title: 'RedecodeRequest' })
+
+export const redecodeResponse = z
+  .object({
+    codec: z.string().nullable().describe('the codec the kept payloads were decoded with (null: the text codecs)'),
+    examined: z.number().int().describe('records whose kept payload was decoded again'),
+    corrected: z.number().int().describe('readings corrected now (SensorReadingCorrected events recorded); 0 when run again'),
+    without_payload: z.number().int().describe('records in the range recorded before payloads were kept'),
+    skipped: z.array(z.object({ record: z.string(), problem: z.string() })).describe('records that could not be corrected, with the reason'),
+  })
+  .strict()
+  .meta({ title: 'RedecodeResult' })

@@ -26,6 +26,53 @@ export type SensorReadingRecorded = DomainEvent<
     /** ISO time of the reading (when the server received it) */
     readonly at: string
     readonly source: 'mqtt' | 'http'
+    /**
+     * The raw payload the readings of this record were decoded from, kept for re-decoding:
+     * on the record's first reading (index 0) only; the others reach it by their key's
+     * `<partition>:<offset>`. Absent on readings recorded before payloads were kept.
+     */
+    readonly raw?: KeptPayload
+  }
+>
+
+/** A payload as received: the MQTT topic (null for the HTTP ingest, whose body is `data/json`) and the bytes as base64. */
+export interface KeptPayload {
+  readonly topic: string | null
+  readonly payload: string
+}
+
+/** What a reading says: its channel and value, with type and unit. */
+export interface ReadingValue {
+  readonly channel: string
+  readonly type: string | null
+  readonly unit: string | null
+  readonly value: number | readonly number[] | string
+}
+
+/**
+ * A recorded reading decoded again from its kept payload (after a codec fix) said
+ * something else: the reading as it is now. The recorded event stays as it was; read
+ * models, history and the what-if use the correction from here on.
+ */
+export type SensorReadingCorrected = DomainEvent<
+  'SensorReadingCorrected',
+  {
+    readonly thingId: string
+    readonly accountId: string
+    /** the SensorReadingRecorded corrected: its event id, its revision in this stream, its log position and key */
+    readonly corrects: { readonly eventId: string; readonly revision: number; readonly position: number; readonly key: string }
+    /** ISO time of the reading corrected */
+    readonly at: string
+    /** what it said until now (the recorded value, or the previous correction's) */
+    readonly previous: ReadingValue
+    readonly channel: string
+    readonly type: string | null
+    readonly unit: string | null
+    readonly value: number | readonly number[] | string
+    /** the codec the payload was decoded with; null for the text codecs */
+    readonly codec: string | null
+    /** the key of the last record the stream held when corrected (the processor's state, see evolve) */
+    readonly recordedThrough: string | null
   }
 >
 
@@ -57,7 +104,7 @@ export type ReadingRejected = DomainEvent<
   }
 >
 
-export type TelemetryEvent = SensorReadingRecorded | DeviceInfoReported | DeviceConnected | DeviceDisconnected | ReadingRejected
+export type TelemetryEvent = SensorReadingRecorded | DeviceInfoReported | DeviceConnected | DeviceDisconnected | ReadingRejected | SensorReadingCorrected
 
 export const telemetryEventTypes = [
   'SensorReadingRecorded',
@@ -65,6 +112,7 @@ export const telemetryEventTypes = [
   'DeviceConnected',
   'DeviceDisconnected',
   'ReadingRejected',
+  'SensorReadingCorrected',
 ] as const satisfies readonly TelemetryEvent['type'][]
 
 // What a telemetry record says (the shape of streams/telemetry-message.ts, which the domain may not import).
@@ -83,7 +131,14 @@ interface FactFromDevice {
 }
 
 export type TelemetryFact =
-  | (FactFromDevice & { readonly kind: 'readings'; readonly source: 'mqtt' | 'http'; readonly topic: string | null; readonly readings: readonly TelemetryReading[] })
+  | (FactFromDevice & {
+      readonly kind: 'readings'
+      readonly source: 'mqtt' | 'http'
+      readonly topic: string | null
+      readonly readings: readonly TelemetryReading[]
+      /** the raw payload, base64 (absent on records written before payloads were kept) */
+      readonly payload?: string
+    })
   | (FactFromDevice & { readonly kind: 'response'; readonly seq: string; readonly ok: boolean; readonly message: string | null })
   | (FactFromDevice & { readonly kind: 'sys'; readonly key: string; readonly value: string })
   | (FactFromDevice & { readonly kind: 'connected' | 'disconnected'; readonly username: string })
@@ -139,6 +194,7 @@ export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, Telemetr
             unit: reading.unit,
             value: reading.value,
             source: fact.source,
+            ...(index === 0 && fact.payload !== undefined ? { raw: { topic: fact.topic, payload: fact.payload } } : {}),
           },
         }))
       case 'sys':
@@ -163,7 +219,8 @@ export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, Telemetr
   },
 
   evolve(state, event) {
-    const key = parseTelemetryKey(event.data.key)
+    // A correction records nothing new, but it may be the stream's last event, from which the processor loads its state.
+    const key = parseTelemetryKey((event.type === 'SensorReadingCorrected' ? event.data.recordedThrough : event.data.key) ?? '')
     return key ? { last: { partition: key.partition, offset: key.offset } } : state
   },
 }

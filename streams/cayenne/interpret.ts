@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import type { Reading } from '../telemetry-message.ts'
-import { decodeLpp } from './lpp.ts'
+import { payloadCodecOf } from './codecs.ts'
 import {
   MAX_LABEL,
   MAX_TEXT,
@@ -39,14 +39,12 @@ const ignored: Interpretation = { kind: 'ignored' }
 /** Checked with `isUtf8` first, so it never meets a malformed sequence; a leading BOM is dropped. */
 const utf8 = new TextDecoder()
 
-/** The provisioning codec that means binary Cayenne LPP on `data/{channel}` (case-insensitive). */
-export const isLppCodec = (codec: string | null): boolean => codec !== null && codec.trim().toLowerCase() === 'lpp'
 
 /**
  * What a publish on a Cayenne topic means. Never throws: anything it cannot read is
  * `rejected` with a reason a person can act on. `codec` is the thing's provisioning codec
- * (`lpp` decodes binary Cayenne LPP on data topics; the topic's channel is then ignored,
- * each record names its own).
+ * (a registered binary codec, streams/cayenne/codecs.ts, such as `lpp` for Cayenne LPP,
+ * decodes data topics; the topic's channel is then ignored, each record names its own).
  *
  * A zero-length payload is `ignored` on every topic: it is how MQTT clears a retained
  * message, and the C libraries publish data and responses retained.
@@ -54,7 +52,8 @@ export const isLppCodec = (codec: string | null): boolean => codec !== null && c
 export function interpretPublish(topic: CayenneTopic, payload: Uint8Array, codec: string | null): Interpretation {
   if (topic.kind === 'device-bound' || topic.kind === 'other' || payload.length === 0) return ignored
   if (payload.length > MAX_PAYLOAD) return rejected(`payload of ${payload.length} bytes is over the ${MAX_PAYLOAD}-byte limit`)
-  if (topic.kind === 'data' && isLppCodec(codec)) return decodeLpp(payload)
+  const binary = topic.kind === 'data' ? payloadCodecOf(codec) : undefined
+  if (binary !== undefined) return binary(payload)
   if (topic.kind === 'sys' && payload.length > MAX_SYS_PAYLOAD) return rejected(`sys/${topic.key}: ${payload.length} bytes is over the ${MAX_SYS_PAYLOAD}-byte limit`)
   if (!isUtf8(payload)) return rejected('payload is not valid UTF-8 text')
   const text = utf8.decode(payload)

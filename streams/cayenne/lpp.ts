@@ -42,7 +42,7 @@
 import type { Reading } from '../telemetry-message.ts'
 import type { Interpretation } from './interpret.ts'
 
-interface Field {
+export interface Field {
   readonly bytes: 1 | 2 | 3 | 4
   readonly signed: boolean
   readonly divisor: number
@@ -91,20 +91,21 @@ export interface LppRecord {
   readonly value: number | readonly number[]
 }
 
-const byCode: (LppType | undefined)[] = new Array(256)
 const byName = new Map<string, LppType>()
-for (const t of lppTypes) {
-  byCode[t.code] = t
-  byName.set(t.name, t)
+for (const t of lppTypes) byName.set(t.name, t)
+const dataBytes = (t: Pick<LppType, 'fields'> | LppTypeDefinition): number => t.fields.reduce((n, f) => n + f.bytes, 0)
+
+/** One type of an LPP type table: what its code reads as. */
+export interface LppTypeDefinition {
+  readonly code: number
+  readonly name: string
+  readonly type: string
+  readonly unit: string | null
+  readonly fields: readonly Field[]
 }
-const dataBytes = (t: LppType): number => t.fields.reduce((n, f) => n + f.bytes, 0)
 
 /** Every LPP type this codec knows, with its code and field layout (tests and benches generate from it). */
-export const lppTypeTable: readonly {
-  readonly code: number
-  readonly name: LppTypeName
-  readonly fields: readonly Field[]
-}[] = lppTypes
+export const lppTypeTable: readonly (LppTypeDefinition & { readonly name: LppTypeName })[] = lppTypes
 
 const POLYLINE = 240
 /** A frame is read into at most this many readings (the same bound as a `data/json` array). */
@@ -115,8 +116,18 @@ const hex = (b: number): string => `0x${b.toString(16).toUpperCase().padStart(2,
 type Decoded = Extract<Interpretation, { kind: 'readings' | 'rejected' }>
 const rejected = (reason: string): Decoded => ({ kind: 'rejected', reason })
 
-/** Decodes a whole frame; anything it cannot read is rejected with the byte offset. */
-export function decodeLpp(frame: Uint8Array): Decoded {
+/**
+ * A decoder for a type table: the standard one (decodeLpp), or another (a codec variant,
+ * streams/cayenne/codecs.ts). Decodes a whole frame; anything it cannot read is rejected
+ * with the byte offset.
+ */
+export function createLppDecoder(table: readonly LppTypeDefinition[]): (frame: Uint8Array) => Decoded {
+  const byCode: (LppTypeDefinition | undefined)[] = new Array(256)
+  for (const t of table) byCode[t.code] = t
+  return (frame) => decodeWith(byCode, frame)
+}
+
+function decodeWith(byCode: readonly (LppTypeDefinition | undefined)[], frame: Uint8Array): Decoded {
   const length = frame.length
   if (length === 0) return rejected('empty LPP frame')
   const readings: Reading[] = []
@@ -137,7 +148,7 @@ export function decodeLpp(frame: Uint8Array): Decoded {
     let p = at + 2
     let value: number | number[]
     if (type.fields.length === 1) {
-      value = readField(frame, p, type.fields[0])
+      value = readField(frame, p, type.fields[0]!)
     } else {
       value = []
       for (const f of type.fields) {
@@ -150,6 +161,9 @@ export function decodeLpp(frame: Uint8Array): Decoded {
   }
   return { kind: 'readings', readings }
 }
+
+/** Decodes a whole frame with the standard type table. */
+export const decodeLpp = createLppDecoder(lppTypes)
 
 function readField(frame: Uint8Array, at: number, f: Field): number {
   let raw = 0

@@ -69,6 +69,23 @@ export function readingHistoryContract(t: Test, name: string, open: OpenHistoryS
       t.strictSame((await again.store.points({ thingId, channel: '1', from: t0, to: t0 + minute, limit: 5 })).map((p) => p.value), [5], 'after a reset points are written anew')
     })
 
+    t.test('a correction replaces its point, in its channel or moved to another; a reading seen again does not undo it', async (t) => {
+      const { store } = await open(t)
+      await store.prepare()
+      await store.commit([point(1, t0, 272), point(2, t0 + 1, 288), point(3, t0 + 2, 7)], { position: 3, version: 1 })
+      await store.commit(
+        [
+          { ...point(1, t0, 27.2), replaces: { channel: '1' } },
+          { ...point(3, t0 + 2, 0.7, '2'), replaces: { channel: '1' } },
+        ],
+        { position: 5, version: 1 },
+      )
+      await store.commit([point(1, t0, 272)], { position: 6, version: 1 })
+      const range = { thingId, channel: '1', from: t0, to: t0 + minute, limit: 10 }
+      t.strictSame(await store.points(range), [{ ts: t0, position: 1, value: 27.2 }, { ts: t0 + 1, position: 2, value: 288 }])
+      t.strictSame(await store.points({ ...range, channel: '2' }), [{ ts: t0 + 2, position: 3, value: 0.7 }], 'moved to its new channel')
+    })
+
     t.test('aggregates: every function, per component, empty buckets, few points and many', async (t) => {
       const { store } = await open(t)
       await store.prepare()

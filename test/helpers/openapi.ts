@@ -51,6 +51,10 @@ export class OpenApiChecker {
       validate = this.ajv.compile(schema)
       this.cache.set(key, validate)
     }
-    return validate(body) ? [] : (validate.errors ?? []).map((e) => `${key}: ${e.instancePath} ${e.message}`)
+    // NDJSON: the schema is that of each line
+    const items = mediaType === 'application/x-ndjson' && typeof body === 'string' ? body.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown) : [body]
+    const problems: string[] = []
+    for (const item of items) if (!validate(item)) problems.push(...(validate.errors ?? []).map((e) => `${key}: ${e.instancePath} ${e.message}`))
+    return problems
   }
 }

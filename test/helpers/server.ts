@@ -73,7 +73,8 @@ export async function startTestServer(
     const response = await fetch(`${capsicum.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
     const text = await response.text()
     const contentType = response.headers.get('content-type')
-    const parsed = contentType?.includes('json') && text ? (JSON.parse(text) as B) : (text as B)
+    // NDJSON stays text (the checker reads it line by line)
+    const parsed = contentType?.includes('json') && !contentType.includes('ndjson') && text ? (JSON.parse(text) as B) : (text as B)
     const urlPath = new URL(path, capsicum.url).pathname
     // The platform API and the auth server's JSON endpoints (the pages are HTML, not in the document).
     if (urlPath.startsWith('/v1.1/') || /^\/(users|applications|password)(\/|$)/.test(urlPath)) {

@@ -45,6 +45,8 @@ t.test('HTTP ingest with HTTP Basic = the MQTT username and password', async (t)
         { channel: '1', type: 'temp', unit: 'c', value: 16.4 },
         { channel: '2', type: null, unit: null, value: 1 },
       ],
+      // the body, kept for re-decoding
+      payload: Buffer.from(JSON.stringify([{ channel: 1, value: 16.4, type: 'temp', unit: 'c' }, { channel: '2', value: 1 }])).toString('base64'),
     })
     await settled(server, [{ partition, offset: seen[0]!.offset }])
     const latest = await server.api<{ channel: string; value: unknown }[]>('GET', `/v1.1/things/${thingId}/data`, { token: account.token })
