@@ -19,8 +19,9 @@ import { ConfigError, type Config } from './config.ts'
 import type { EventStore } from '../commands/event-store.ts'
 import type { ReadStore } from '../projections/read-store.ts'
 import type { TelemetryStream } from '../streams/telemetry-stream.ts'
-import type { LeaderElection } from './lease/election.ts'
-import { elect, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
+import { FollowerRegistry } from '../commands/log-follower.ts'
+import { leased, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
+import { followersRunning, once, serviceGroup, ServiceStack, type Service } from './services.ts'
 import { SqliteEventStore } from './eventstore/sqlite.ts'
 import { createLogger } from './logger.ts'
 import { SqliteReadStore } from './readstore/sqlite.ts'
@@ -74,6 +75,8 @@ export interface Capsicum {
   readonly processor: TelemetryProcessor | undefined
   /** the rules core, on nodes with the processor role; `catchUp()` waits until it knows every rule written so far */
   readonly ruleEngine: RuleEngine | undefined
+  /** every follower of the log on this node, with its status (readiness, metrics) */
+  readonly followers: FollowerRegistry
   readonly roles: readonly NodeRole[]
   readonly server: Server
   close(): Promise<void>
@@ -122,10 +125,11 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const roles = options.roles ?? nodeRoles
   const stores = await openStores(config, openEmbeddedStores, logger)
   const { eventStore, readStore, telemetry } = stores
+  const followers = new FollowerRegistry(eventStore)
 
-  const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger })
-  const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger })
-  const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger }) : undefined
+  const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger, followers })
+  const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger, followers })
+  const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger, followers }) : undefined
   const processor = roles.includes('processor')
     ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId })
     : undefined
@@ -148,36 +152,28 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   // publishes commands, through Redis, when the cluster mode is on.
   const mqttListens = roles.includes('mqtt')
   let mqtt: MqttEndpoint | undefined
-  try {
-    if (mqttListens || (config.scaleOut.redisUrl && roles.includes('projector'))) {
-      mqtt = await startMqttEndpoint({
-        config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens,
-        settled: (position) => readModelsReach(position),
-      })
-    }
-  } catch (error) {
-    mailer.close()
-    await stores.close()
-    throw error
-  }
-  const reactors = new ReactorRunner({
-    eventStore,
-    logger,
-    reactors: allReactors({
-      mailer,
-      secrets,
-      now,
-      publicUrl: () => config.publicUrl ?? listeningUrl,
-      deliveries,
-      readStore,
-      httpPushMaxAttempts: config.automation.httpPushMaxAttempts,
-      deviceCommands: mqtt?.deviceCommands,
-    }),
-    checkpoints: {
-      load: async (name) => (await readStore.loadCheckpoint(name))?.position,
-      save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
-    },
-  })
+  // made once the MQTT endpoint runs (the command reactor publishes through it)
+  let reactors: ReactorRunner | undefined
+  const reactorsOf = (): ReactorRunner =>
+    (reactors ??= new ReactorRunner({
+      eventStore,
+      logger,
+      followers,
+      reactors: allReactors({
+        mailer,
+        secrets,
+        now,
+        publicUrl: () => config.publicUrl ?? listeningUrl,
+        deliveries,
+        readStore,
+        httpPushMaxAttempts: config.automation.httpPushMaxAttempts,
+        deviceCommands: mqtt?.deviceCommands,
+      }),
+      checkpoints: {
+        load: async (name) => (await readStore.loadCheckpoint(name))?.position,
+        save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
+      },
+    }))
   // Several nodes on shared engines: the projector and the scheduler run on the one node
   // holding their lease (Redis), the others stand by. One process on SQLite needs none.
   const shared = needsLease(stores.engines)
@@ -187,14 +183,8 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const projectsHere = roles.includes('projector') || !sharedReadModels
   const projectorLease = sharedReadModels && roles.includes('projector')
   const schedulerLease = shared && roles.includes('scheduler')
-  if ((projectorLease || schedulerLease) && !config.scaleOut.redisUrl) {
-    await stores.close()
-    throw new ConfigError([
-      'REDIS_URL is not set: on shared engines the projector (MONGODB_URL) and scheduler (EVENTSTORE_URL or MONGODB_URL) roles need the Redis lease that keeps one of each active',
-    ])
-  }
   let leases: Leases | undefined
-  const elections: LeaderElection[] = []
+  const leasesOf = (): Leases => (leases ??= openLeases(config))
   /** Resolves once the read models include `position`: this node's projector, or the shared checkpoints. */
   const readModelsReach = (position: number): Promise<boolean> =>
     runner.status === 'running'
@@ -204,115 +194,150 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
   const shutdown = new AbortController()
   const server: Server = createServer()
-  try {
-    if (projectsHere) {
-      if (projectorLease) {
-        leases ??= openLeases(config)
-        const election = elect(leases, 'projector', config, logger, {
-          start: async () => {
-            await runner.start()
-            await readingHistory.start()
-            await reactors.start()
-            await retries.start()
-          },
-          stop: async () => {
-            await retries.stop()
-            await reactors.stop()
-            await readingHistory.stop()
-            await runner.stop()
-          },
-        })
-        elections.push(election)
-        await election.start()
-      } else {
-        await runner.start()
-        await readingHistory.start()
-        await reactors.start()
-        await retries.start()
-      }
-    }
-    if (schedulerLease) {
-      leases ??= openLeases(config)
-      const election = elect(leases, 'scheduler', config, logger, { start: () => scheduler.start(), stop: () => scheduler.stop() })
-      elections.push(election)
-      await election.start()
-    } else if (roles.includes('scheduler')) {
-      await scheduler.start()
-    }
-    await ruleEngine?.start()
-    processor?.start()
-    const seeded = await seedBuiltIns({ eventStore, now, newId })
-    if (seeded !== null) await readModelsReach(seeded)
+  const closeMqtt = once(async () => mqtt?.close())
 
-    const openapi = new OpenApiDocument(apiDescription)
-    const deps: RouteDeps = {
-      eventStore,
-      readStore,
-      now,
-      newId,
-      openapi,
-      secretBox,
-      secrets,
-      accessTokens: {
-        issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
-      },
-      requireBearer: bearerAuthentication(tokens.verify),
-      telemetry,
-      shutdown: shutdown.signal,
-      readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
-      readYourWrites: async (position) => {
-        if (position === null) return
-        const reached = await readModelsReach(position)
-        if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
-      },
-    }
-    const app = createHttpApp({
-      logger,
-      bodyLimitBytes: config.bodyLimitBytes,
-      routers: roles.includes('api') ? platformRoutes(deps) : [],
-      openapi,
-      jwks: () => tokens.jwks(),
-      isShuttingDown: () => shuttingDown,
-      healthChecks: [
-        { name: 'eventStore', check: () => eventStore.ping() },
-        { name: 'readStore', check: () => readStore.ping() },
-        { name: 'telemetryStream', check: () => telemetry.ping() },
-        {
-          name: 'projections',
-          check: async () => {
-            // A node without the projector role, or a standby, is ready without running it.
-            if (!projectsHere || (projectorLease && runner.status === 'stopped')) return
-            if (runner.status !== 'running') throw new Error(`projection runner is ${runner.status}`)
-          },
+  const projector = serviceGroup(
+    'projector',
+    [
+      {
+        name: 'projections',
+        start: async () => {
+          await runner.start()
+          await readingHistory.start()
         },
-      ],
+        stop: async () => {
+          await readingHistory.stop()
+          await runner.stop()
+        },
+        health: followersRunning(() => [runner.follower, readingHistory.follower]),
+      },
+      {
+        name: 'reactors',
+        start: async () => {
+          await reactorsOf().start()
+          await retries.start()
+        },
+        stop: async () => {
+          await retries.stop()
+          await reactors?.stop()
+        },
+        health: followersRunning(() => reactors?.followers ?? []),
+      },
+    ],
+    logger,
+  )
+  const schedulerService: Service = { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() }
+  const services: Service[] = [
+    { name: 'stores', start: async () => {}, stop: () => stores.close() },
+    {
+      name: 'leases',
+      start: async () => {
+        if ((projectorLease || schedulerLease) && !config.scaleOut.redisUrl) {
+          throw new ConfigError([
+            'REDIS_URL is not set: on shared engines the projector (MONGODB_URL) and scheduler (EVENTSTORE_URL or MONGODB_URL) roles need the Redis lease that keeps one of each active',
+          ])
+        }
+      },
+      stop: async () => leases?.close(),
+    },
+    { name: 'mailer', start: async () => {}, stop: async () => mailer.close() },
+  ]
+  if (mqttListens || (config.scaleOut.redisUrl && roles.includes('projector'))) {
+    services.push({
+      name: 'mqtt',
+      start: async () => {
+        mqtt = await startMqttEndpoint({
+          config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens, followers,
+          settled: (position) => readModelsReach(position),
+        })
+      },
+      stop: closeMqtt,
     })
-
-    server.on('request', app)
-    mqtt?.attachWebSocket(server)
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject)
-        resolve()
+  }
+  if (projectsHere) services.push(projectorLease ? leased(projector, leasesOf, config, logger) : projector)
+  if (schedulerLease) services.push(leased(schedulerService, leasesOf, config, logger))
+  else if (roles.includes('scheduler')) services.push(schedulerService)
+  if (ruleEngine) services.push({ name: 'rules', start: () => ruleEngine.start(), stop: () => ruleEngine.stop(), health: followersRunning(() => [ruleEngine.follower]) })
+  if (processor) services.push({ name: 'processor', start: async () => processor.start(), stop: () => processor.stop() })
+  services.push({
+    name: 'built-ins',
+    start: async () => {
+      const seeded = await seedBuiltIns({ eventStore, now, newId })
+      if (seeded !== null) await readModelsReach(seeded)
+    },
+    stop: async () => {},
+  })
+  const stack = new ServiceStack(logger)
+  services.push({
+    name: 'http',
+    start: async () => {
+      const openapi = new OpenApiDocument(apiDescription)
+      const deps: RouteDeps = {
+        eventStore,
+        readStore,
+        now,
+        newId,
+        openapi,
+        secretBox,
+        secrets,
+        accessTokens: {
+          issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
+        },
+        requireBearer: bearerAuthentication(tokens.verify),
+        telemetry,
+        shutdown: shutdown.signal,
+        followers,
+        readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
+        readYourWrites: async (position) => {
+          if (position === null) return
+          const reached = await readModelsReach(position)
+          if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
+        },
+      }
+      const app = createHttpApp({
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        routers: roles.includes('api') ? platformRoutes(deps) : [],
+        openapi,
+        jwks: () => tokens.jwks(),
+        isShuttingDown: () => shuttingDown,
+        healthChecks: [
+          { name: 'eventStore', check: () => eventStore.ping() },
+          { name: 'readStore', check: () => readStore.ping() },
+          { name: 'telemetryStream', check: () => telemetry.ping() },
+          ...stack.healthChecks(services),
+        ],
+        followers: () => followers.reports(),
       })
-    })
+      server.on('request', app)
+      mqtt?.attachWebSocket(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    },
+    stop: async () => {
+      shuttingDown = true
+      shutdown.abort()
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
+      // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
+      await closeMqtt()
+      await drained
+      clearTimeout(timer)
+    },
+  })
+  try {
+    await stack.start(services)
   } catch (error) {
     shutdown.abort()
-    await mqtt?.close()
-    await processor?.stop()
-    await ruleEngine?.stop()
-    for (const election of elections) await election.stop()
-    await scheduler.stop()
-    await retries.stop()
-    await reactors.stop()
-    await readingHistory.stop()
-    await runner.stop()
-    mailer.close()
-    await leases?.close()
-    await stores.close()
     throw error
   }
+
   const port = (server.address() as AddressInfo).port
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
@@ -322,34 +347,11 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const mqttTlsPort = mqtt?.tlsPort ?? null
   logger.info({ url, docs: `${url}/docs`, mqttPort, mqttUrl, mqttTlsPort, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
 
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      shuttingDown = true
-      shutdown.abort()
-      logger.info('shutting down: no new connections, finishing requests in flight')
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
-      // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
-      await mqtt?.close()
-      await drained
-      clearTimeout(timer)
-      await processor?.stop()
-      await ruleEngine?.stop()
-      for (const election of elections) await election.stop()
-      await scheduler.stop()
-      await retries.stop()
-      await reactors.stop()
-      await readingHistory.stop()
-      await runner.stop()
-      mailer.close()
-      await leases?.close()
-      await stores.close()
-      logger.info('stopped')
-    })()
-    return closing
-  }
+  const close = once(async () => {
+    logger.info('shutting down: no new connections, finishing requests in flight')
+    await stack.stop()
+    logger.info('stopped')
+  })
 
-  return { url, port, mqttPort, mqttUrl, mqttTlsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, roles, server, close }
+  return { url, port, mqttPort, mqttUrl, mqttTlsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, followers, roles, server, close }
 }

@@ -7,7 +7,8 @@
  * is rebuilt from the start.
  */
 import type { Logger } from '../commands/logger.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
+import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
 import type { AnyProjection } from './projection.ts'
 import type { Checkpoint, Document, ReadStore } from './read-store.ts'
 import { PositionWaiters } from './position-waiters.ts'
@@ -20,6 +21,8 @@ export interface ProjectionRunnerOptions {
   readonly batchSize?: number
   /** during a rebuild, how many events are folded in memory between two writes */
   readonly rebuildFlushEvents?: number
+  /** where its follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
 /** collection → document id → the document as folded so far */
@@ -29,11 +32,11 @@ export type RunnerStatus = 'stopped' | 'running' | 'failed'
 
 export class ProjectionRunner {
   private readonly checkpoints = new Map<string, Checkpoint>()
-  private subscription: Subscription | undefined
   private readonly waiters = new PositionWaiters()
   private reached: number | null = null
   private failure: unknown
-  status: RunnerStatus = 'stopped'
+  private following = false
+  readonly follower: LogFollower
 
   /** event type → the projections that handle it */
   private readonly handlers = new Map<string, AnyProjection[]>()
@@ -45,6 +48,30 @@ export class ProjectionRunner {
       names.add(p.name)
       for (const type of p.canHandle) this.handlers.set(type, [...(this.handlers.get(type) ?? []), p])
     }
+    // The projections' checkpoints are stored with their documents (commit), not by the follower.
+    this.follower = new LogFollower({
+      name: 'projections',
+      eventStore: options.eventStore,
+      logger: options.logger,
+      eventTypes: [...this.handlers.keys()],
+      maxBatch: options.batchSize ?? 1000,
+      startAt: 'beginning',
+      checkpoint: {
+        load: async () => {
+          await this.prepare()
+          return this.lowestCheckpoint()
+        },
+      },
+      handle: (events, through) => this.apply(events, through),
+      onFailure: (error) => {
+        this.failure = error
+      },
+    })
+    options.followers?.add(this.follower)
+  }
+
+  get status(): RunnerStatus {
+    return this.follower.status().state
   }
 
   /** Position of the last event every projection has applied. */
@@ -58,23 +85,18 @@ export class ProjectionRunner {
 
   /** Prepares collections, rebuilds projections whose version changed, and starts following the log. */
   async start(): Promise<void> {
-    await this.prepare()
-    this.subscription = this.options.eventStore.subscribeToAll(
-      {
-        fromPosition: this.lowestCheckpoint(),
-        maxBatch: this.options.batchSize ?? 1000,
-        eventTypes: [...this.handlers.keys()],
-        onError: (e) => this.fail(e),
-      },
-      (events, through) => this.apply(events, through),
-    )
-    this.status = 'running'
+    this.following = true
+    try {
+      await this.follower.start()
+    } catch (error) {
+      this.following = false
+      throw error
+    }
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop()
-    this.subscription = undefined
-    if (this.status === 'running') this.status = 'stopped'
+    await this.follower.stop()
+    this.following = false
     this.waiters.cancelAll()
   }
 
@@ -85,7 +107,7 @@ export class ProjectionRunner {
    * events instead of once per event.
    */
   async rebuild(onProgress?: (applied: number, position: number | null) => void): Promise<number> {
-    if (this.subscription) throw new Error('Stop the runner before rebuilding')
+    if (this.following) throw new Error('Stop the runner before rebuilding')
     const { readStore, eventStore, projections } = this.options
     for (const p of projections) {
       await readStore.ensureCollection({ name: p.collection, indexes: p.indexes })
@@ -153,7 +175,7 @@ export class ProjectionRunner {
       // Only events no projection reads: the checkpoints need not move on disk for them
       // (a restart skips them again), except now and then, to keep that rescan short.
       const stored = [...this.checkpoints.values()].reduce((low, c) => Math.min(low, c.position ?? -1), Infinity)
-      if (through - stored < 10_000) {
+      if (through - stored < checkpointDistance) {
         this.reached = through
         this.waiters.release(this.reached)
         return
@@ -199,11 +221,5 @@ export class ProjectionRunner {
     for (const [name, checkpoint] of checkpoints) this.checkpoints.set(name, checkpoint)
     this.reached = last
     this.waiters.release(this.reached)
-  }
-
-  private fail(error: unknown): void {
-    this.status = 'failed'
-    this.failure = error
-    this.options.logger.error({ err: error }, 'projection runner stopped on an error')
   }
 }

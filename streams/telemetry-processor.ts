@@ -13,6 +13,7 @@
  */
 import type { EventMetadata, EventStore, EventToAppend } from '../commands/event-store.ts'
 import type { Logger } from '../commands/logger.ts'
+import { Backoff } from '../commands/log-follower.ts'
 import { recordCommandOutcome } from '../commands/thing/record-command-outcome.ts'
 import { NotFoundError } from '../domain/errors.ts'
 import {
@@ -69,12 +70,13 @@ export class TelemetryProcessor {
   readonly groupId: string
   private consumer: TelemetryConsumer | undefined
   private stopping = false
-  private readonly wakers = new Set<() => void>()
+  private readonly backoff: Backoff
   /** per thing: its stream's last recorded record and revision, loaded on first sight */
   private readonly known = new Map<string, Known>()
 
   constructor(private readonly options: TelemetryProcessorOptions) {
     this.groupId = options.groupId ?? 'telemetry-processor'
+    this.backoff = new Backoff({ firstDelayMs: options.retryDelayMs ?? 500, maxDelayMs: 30_000 })
   }
 
   start(): void {
@@ -94,7 +96,7 @@ export class TelemetryProcessor {
 
   async stop(): Promise<void> {
     this.stopping = true
-    for (const wake of this.wakers) wake()
+    this.backoff.wakeAll()
     await this.consumer?.stop()
     this.consumer = undefined
   }
@@ -173,27 +175,12 @@ export class TelemetryProcessor {
 
   /** Retries a failing batch with a growing pause until it succeeds or the processor stops. */
   private async handleUntilDone(batch: TelemetryBatch): Promise<void> {
-    let delay = this.options.retryDelayMs ?? 500
-    for (let attempt = 1; ; attempt++) {
-      if (this.stopping) throw new Stopped('stopped before the batch was processed')
-      try {
-        await this.handle(batch)
-        return
-      } catch (error) {
-        this.options.logger.warn({ err: error, partition: batch.partition, attempt }, 'telemetry batch failed; retrying')
-        await new Promise<void>((resolve) => {
-          const wakers = this.wakers
-          const timer = setTimeout(done, delay)
-          function done(): void {
-            clearTimeout(timer)
-            wakers.delete(done)
-            resolve()
-          }
-          wakers.add(done)
-        })
-        delay = Math.min(delay * 2, 30_000)
-      }
-    }
+    const done = await this.backoff.retry(
+      () => this.handle(batch),
+      () => this.stopping,
+      (error, attempt) => this.options.logger.warn({ err: error, partition: batch.partition, attempt }, 'telemetry batch failed; retrying'),
+    )
+    if (!done) throw new Stopped('stopped before the batch was processed')
   }
 
   /** The thing's last telemetry event: an empty append tells the stream's revision, then that one event is read. */

@@ -22,18 +22,22 @@ import {
   type RuleEvent,
   type RuleState,
 } from '../../domain/rule/rule.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../../commands/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
 import { handleCommand, type CommandContext } from '../../commands/handle-command.ts'
 import type { ReadStore } from '../../projections/read-store.ts'
 import { ruleStateOf, rulesForEvaluation } from '../../projections/rules.ts'
 import type { ReadingHook, RecordedReading } from '../reading-hook.ts'
+import type { Logger } from '../../commands/logger.ts'
 
 export interface RuleEngineOptions {
   readonly eventStore: EventStore
   readonly readStore: ReadStore
   readonly now: () => Date
   readonly newId: () => string
-  readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void }
+  readonly logger: Logger
+  /** where its follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
 interface KnownRule {
@@ -50,32 +54,48 @@ export class RuleEngine implements ReadingHook {
   private readonly index = new Map<string, Map<string, Set<string>>>()
   /** per rule, the evaluation in flight: the next one waits for it */
   private readonly queues = new Map<string, Promise<void>>()
-  private subscription: Subscription | undefined
   private applied: number | null = null
   private waiters: { readonly position: number; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   private failure: unknown
+  /** how the memory was loaded at the last start */
+  private loadedFrom: 'read model' | 'log' = 'log'
+  readonly follower: LogFollower
 
-  constructor(private readonly options: RuleEngineOptions) {}
+  constructor(private readonly options: RuleEngineOptions) {
+    this.follower = new LogFollower({
+      name: 'rules',
+      eventStore: options.eventStore,
+      logger: options.logger,
+      eventTypes: [...ruleEvents],
+      maxBatch: 1000,
+      startAt: 'beginning',
+      // the rules read model holds the rules up to its checkpoint: the memory starts from it
+      checkpoint: { load: () => this.load() },
+      handle: async (events, through) => this.follow(events, through),
+      onFailure: (error) => this.fail(error),
+    })
+    options.followers?.add(this.follower)
+  }
 
   /** Loads every rule and follows the log; resolves once the memory holds the whole log as of now. */
   async start(): Promise<void> {
-    const { eventStore, readStore, logger } = this.options
-    const loaded = await rulesForEvaluation(readStore)
-    for (const document of loaded?.rules ?? []) this.remember(document.id, ruleStateOf(document), document.revision)
-    this.applied = loaded?.position ?? null
     this.failure = undefined
-    this.subscription = eventStore.subscribeToAll(
-      { fromPosition: this.applied, maxBatch: 1000, eventTypes: [...ruleEvents], onError: (error) => this.fail(error) },
-      async (events, through) => this.follow(events, through),
-    )
+    await this.follower.start()
     await this.catchUp()
-    logger.info({ rules: this.rules.size, from: loaded ? 'read model' : 'log' }, 'rule engine started')
+    this.options.logger.info({ rules: this.rules.size, from: this.loadedFrom }, 'rule engine started')
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop()
-    this.subscription = undefined
+    await this.follower.stop()
     await Promise.all(this.queues.values())
+  }
+
+  private async load(): Promise<number | null> {
+    const loaded = await rulesForEvaluation(this.options.readStore)
+    for (const document of loaded?.rules ?? []) this.remember(document.id, ruleStateOf(document), document.revision)
+    this.loadedFrom = loaded ? 'read model' : 'log'
+    this.applied = loaded?.position ?? null
+    return this.applied
   }
 
   /** Resolves once every event written before this call is in the memory. */
@@ -160,7 +180,6 @@ export class RuleEngine implements ReadingHook {
 
   private fail(error: unknown): void {
     this.failure = error
-    this.options.logger.error({ err: error }, 'rule engine stopped following the log')
     for (const waiter of this.waiters) waiter.reject(error)
     this.waiters = []
   }
