@@ -68,6 +68,9 @@ export interface FollowerStatus {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** The checkpoint could not be stored: the store failed, not the handler's outside world, so it is not retried. */
+class CheckpointError extends Error {}
+
 /**
  * Pauses between attempts that double up to a bound, and that `wakeAll` cuts short (a
  * stop must not wait out a minute's pause). Shared by the followers and the telemetry processor.
@@ -79,15 +82,21 @@ export class Backoff {
 
   /**
    * Runs `work` until it succeeds; true then, false when `stopped()` turned true first.
-   * `failed` hears each failure.
+   * `failed` hears each failure; one that is not `retryable` is thrown at once.
    */
-  async retry(work: () => Promise<void>, stopped: () => boolean, failed: (error: unknown, attempt: number) => void): Promise<boolean> {
+  async retry(
+    work: () => Promise<void>,
+    stopped: () => boolean,
+    failed: (error: unknown, attempt: number) => void,
+    retryable: (error: unknown) => boolean = () => true,
+  ): Promise<boolean> {
     let delay = this.options.firstDelayMs
     for (let attempt = 1; !stopped(); attempt++) {
       try {
         await work()
         return true
       } catch (error) {
+        if (!retryable(error)) throw error
         failed(error, attempt)
         if (stopped()) return false
         await this.pause(delay)
@@ -204,6 +213,7 @@ export class LogFollower {
           this.lastError = messageOf(error)
           logger.warn({ err: error, follower: name, attempt }, 'follower batch failed; retrying')
         },
+        (error) => !(error instanceof CheckpointError),
       )
       if (!done) return
     } else {
@@ -220,7 +230,11 @@ export class LogFollower {
 
   private async progress(position: number): Promise<void> {
     if (this.options.checkpoint?.save) {
-      await this.options.checkpoint.save(position)
+      try {
+        await this.options.checkpoint.save(position)
+      } catch (error) {
+        throw new CheckpointError(`could not store the checkpoint: ${messageOf(error)}`, { cause: error })
+      }
       this.saved = position
     }
     this.progressed = position

@@ -9,6 +9,7 @@
 import type { Logger } from '../commands/logger.ts'
 import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
 import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
+import { eventUpcasters } from '../commands/fold-events.ts'
 import type { AnyProjection } from './projection.ts'
 import type { Checkpoint, Document, ReadStore } from './read-store.ts'
 import { PositionWaiters } from './position-waiters.ts'
@@ -189,9 +190,10 @@ export class ProjectionRunner {
   /** Folds events into `documents`, skipping what a projection's checkpoint says it has. */
   private async fold(events: readonly RecordedEvent[], documents: PendingDocuments, options: { readStored: boolean }): Promise<void> {
     const { readStore } = this.options
-    for (const event of events) {
-      const interested = this.handlers.get(event.type)
+    for (const stored of events) {
+      const interested = this.handlers.get(stored.type)
       if (!interested) continue
+      const event = eventUpcasters.upcast(stored)
       for (const p of interested) {
         const checkpoint = this.checkpoints.get(p.name)!
         if (checkpoint.position !== null && event.position <= checkpoint.position) continue

@@ -6,9 +6,9 @@
  * whose name says secret, password, token or hash is masked. The HTTP endpoint and
  * `capsicum replay --thing` both read it from here.
  */
-import { fold } from '../../domain/decider.ts'
+import { foldRecorded } from '../fold-events.ts'
 import { provisioningStreamName } from '../../domain/provisioning/provisioning.ts'
-import { thingDecider, thingStreamName, type ExistingThing, type ThingEvent } from '../../domain/thing/thing.ts'
+import { thingDecider, thingStreamName, type ExistingThing } from '../../domain/thing/thing.ts'
 import type { EventStore, RecordedEvent } from '../event-store.ts'
 
 export interface HistoryEntry {
@@ -97,6 +97,6 @@ export function filterHistory(events: readonly RecordedEvent[], filter: HistoryF
 export function thingAsOf(events: readonly RecordedEvent[], thingId: string, asOf: string): ExistingThing | undefined {
   const limit = timeOf(asOf)
   const own = events.filter((event) => event.streamName === thingStreamName(thingId) && timeOf(event.metadata.time) <= limit)
-  const state = fold(thingDecider, own as unknown as ThingEvent[])
+  const state = foldRecorded(thingDecider, own)
   return state.exists ? state : undefined
 }

@@ -22,9 +22,9 @@ import {
   type RuleEvent,
   type RuleState,
 } from '../../domain/rule/rule.ts'
-import type { EventStore, RecordedEvent } from '../../commands/event-store.ts'
+import type { EventMetadata, EventStore, RecordedEvent } from '../../commands/event-store.ts'
 import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
-import { handleCommand, type CommandContext } from '../../commands/handle-command.ts'
+import { handleCommandBatch, type CommandInBatch } from '../../commands/handle-command.ts'
 import type { ReadStore } from '../../projections/read-store.ts'
 import { ruleStateOf, rulesForEvaluation } from '../../projections/rules.ts'
 import type { ReadingHook, RecordedReading } from '../reading-hook.ts'
@@ -124,30 +124,38 @@ export class RuleEngine implements ReadingHook {
     await Promise.all([...work].map(([id, queued]) => this.serially(id, () => this.evaluate(id, queued))))
   }
 
+  /** The rule's readings decided in order from its known state; what fires is one append. */
   private async evaluate(ruleId: string, readings: readonly TriggeringReading[]): Promise<void> {
+    const known = this.rules.get(ruleId)
+    if (!known) return
+    const now = this.options.now()
+    const commands: CommandInBatch<RecordEvaluation>[] = []
+    let state: RuleState = known.state
     for (const reading of readings) {
-      const known = this.rules.get(ruleId)
-      if (!known) return
       const command: RecordEvaluation = { type: 'RecordEvaluation', data: { ruleId, reading } }
-      if (ruleDecider.decide(command, known.state, this.options.now()).length === 0) continue
-      const result = await handleCommand(ruleDecider, ruleStreamName(ruleId), command, this.contextOf(known, reading), known)
-      this.remember(ruleId, result.state, result.revision)
+      const events = ruleDecider.decide(command, state, now)
+      if (events.length === 0) continue
+      state = events.reduce(ruleDecider.evolve, state)
+      commands.push({ command, metadata: this.metadataOf(known, reading, now), at: now })
     }
+    // Nothing changes: no I/O.
+    if (commands.length === 0) return
+    const [result] = await handleCommandBatch(ruleDecider, [{ streamName: ruleStreamName(ruleId), commands, known }], {
+      eventStore: this.options.eventStore,
+      newId: this.options.newId,
+    })
+    this.remember(ruleId, result!.state, result!.revision)
   }
 
-  private contextOf(known: KnownRule, reading: TriggeringReading): CommandContext {
+  private metadataOf(known: KnownRule, reading: TriggeringReading, now: Date): EventMetadata {
     const cause = `telemetry:${reading.key}`
     return {
-      eventStore: this.options.eventStore,
-      now: this.options.now,
-      newId: this.options.newId,
-      metadata: {
-        actor: { type: 'system', id: 'rule-engine' },
-        account_id: known.state.accountId,
-        client_id: null,
-        correlation_id: cause,
-        causation_id: cause,
-      },
+      actor: { type: 'system', id: 'rule-engine' },
+      account_id: known.state.accountId,
+      client_id: null,
+      correlation_id: cause,
+      causation_id: cause,
+      time: now.toISOString(),
     }
   }
 
