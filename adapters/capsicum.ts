@@ -22,6 +22,8 @@ import type { TelemetryStream } from '../streams/telemetry-stream.ts'
 import { FollowerRegistry } from '../commands/log-follower.ts'
 import { leased, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
 import { followersRunning, once, serviceGroup, ServiceStack, type Service } from './services.ts'
+import type { HealthCheck } from '../commands/http/app.ts'
+import type { Mailer } from '../streams/reactors/mailer.ts'
 import { SqliteEventStore } from './eventstore/sqlite.ts'
 import { createLogger } from './logger.ts'
 import { SqliteReadStore } from './readstore/sqlite.ts'
@@ -155,25 +157,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   // made once the MQTT endpoint runs (the command reactor publishes through it)
   let reactors: ReactorRunner | undefined
   const reactorsOf = (): ReactorRunner =>
-    (reactors ??= new ReactorRunner({
-      eventStore,
-      logger,
-      followers,
-      reactors: allReactors({
-        mailer,
-        secrets,
-        now,
-        publicUrl: () => config.publicUrl ?? listeningUrl,
-        deliveries,
-        readStore,
-        httpPushMaxAttempts: config.automation.httpPushMaxAttempts,
-        deviceCommands: mqtt?.deviceCommands,
-      }),
-      checkpoints: {
-        load: async (name) => (await readStore.loadCheckpoint(name))?.position,
-        save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
-      },
-    }))
+    (reactors ??= reactorRunner({ config, readStore, eventStore, logger, followers, mailer, secrets, now, deliveries, publicUrl: () => config.publicUrl ?? listeningUrl, mqtt }))
   // Several nodes on shared engines: the projector and the scheduler run on the one node
   // holding their lease (Redis), the others stand by. One process on SQLite needs none.
   const shared = needsLease(stores.engines)
@@ -190,42 +174,10 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     runner.status === 'running'
       ? runner.waitFor(position, config.readYourWritesTimeoutMs)
       : waitForCheckpoints(readStore, allProjections.map((p) => p.name), position, config.readYourWritesTimeoutMs)
-  let shuttingDown = false
-  /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
-  const shutdown = new AbortController()
   const server: Server = createServer()
   const closeMqtt = once(async () => mqtt?.close())
 
-  const projector = serviceGroup(
-    'projector',
-    [
-      {
-        name: 'projections',
-        start: async () => {
-          await runner.start()
-          await readingHistory.start()
-        },
-        stop: async () => {
-          await readingHistory.stop()
-          await runner.stop()
-        },
-        health: followersRunning(() => [runner.follower, readingHistory.follower]),
-      },
-      {
-        name: 'reactors',
-        start: async () => {
-          await reactorsOf().start()
-          await retries.start()
-        },
-        stop: async () => {
-          await retries.stop()
-          await reactors?.stop()
-        },
-        health: followersRunning(() => reactors?.followers ?? []),
-      },
-    ],
-    logger,
-  )
+  const projector = projectorGroup({ runner, readingHistory, retries, reactors: reactorsOf, started: () => reactors, logger })
   const schedulerService: Service = { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() }
   const services: Service[] = [
     { name: 'stores', start: async () => {}, stop: () => stores.close() },
@@ -268,75 +220,14 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     stop: async () => {},
   })
   const stack = new ServiceStack(logger)
-  services.push({
-    name: 'http',
-    start: async () => {
-      const openapi = new OpenApiDocument(apiDescription)
-      const deps: RouteDeps = {
-        eventStore,
-        readStore,
-        now,
-        newId,
-        openapi,
-        secretBox,
-        secrets,
-        accessTokens: {
-          issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
-        },
-        requireBearer: bearerAuthentication(tokens.verify),
-        telemetry,
-        shutdown: shutdown.signal,
-        followers,
-        readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
-        readYourWrites: async (position) => {
-          if (position === null) return
-          const reached = await readModelsReach(position)
-          if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
-        },
-      }
-      const app = createHttpApp({
-        logger,
-        bodyLimitBytes: config.bodyLimitBytes,
-        routers: roles.includes('api') ? platformRoutes(deps) : [],
-        openapi,
-        jwks: () => tokens.jwks(),
-        isShuttingDown: () => shuttingDown,
-        healthChecks: [
-          { name: 'eventStore', check: () => eventStore.ping() },
-          { name: 'readStore', check: () => readStore.ping() },
-          { name: 'telemetryStream', check: () => telemetry.ping() },
-          ...stack.healthChecks(services),
-        ],
-        followers: () => followers.reports(),
-      })
-      server.on('request', app)
-      mqtt?.attachWebSocket(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
-    },
-    stop: async () => {
-      shuttingDown = true
-      shutdown.abort()
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
-      // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
-      await closeMqtt()
-      await drained
-      clearTimeout(timer)
-    },
-  })
-  try {
-    await stack.start(services)
-  } catch (error) {
-    shutdown.abort()
-    throw error
-  }
+  services.push(
+    httpService({
+      config, logger, roles, tokens, eventStore, readStore, telemetry, now, newId, secretBox, secrets, followers, runner, server, readModelsReach,
+      healthChecks: () => stack.healthChecks(services),
+      devices: { attach: (http) => mqtt?.attachWebSocket(http), close: closeMqtt },
+    }),
+  )
+  await stack.start(services)
 
   const port = (server.address() as AddressInfo).port
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
@@ -354,4 +245,170 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   })
 
   return { url, port, mqttPort, mqttUrl, mqttTlsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, followers, roles, server, close }
+}
+
+/** The reactors and what they need; the command reactor only where an MQTT endpoint publishes. */
+function reactorRunner(deps: {
+  readonly config: Config
+  readonly eventStore: EventStore
+  readonly readStore: ReadStore
+  readonly logger: Logger
+  readonly followers: FollowerRegistry
+  readonly mailer: Mailer
+  readonly secrets: NodeSecrets
+  readonly now: () => Date
+  readonly deliveries: DeliveryWorker
+  readonly publicUrl: () => string
+  readonly mqtt: MqttEndpoint | undefined
+}): ReactorRunner {
+  const { readStore } = deps
+  return new ReactorRunner({
+    eventStore: deps.eventStore,
+    logger: deps.logger,
+    followers: deps.followers,
+    reactors: allReactors({
+      mailer: deps.mailer,
+      secrets: deps.secrets,
+      now: deps.now,
+      publicUrl: deps.publicUrl,
+      deliveries: deps.deliveries,
+      readStore,
+      httpPushMaxAttempts: deps.config.automation.httpPushMaxAttempts,
+      deviceCommands: deps.mqtt?.deviceCommands,
+    }),
+    checkpoints: {
+      load: async (name) => (await readStore.loadCheckpoint(name))?.position,
+      save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
+    },
+  })
+}
+
+/** What the projector lease runs: the read models, then the reactors and their retries. */
+function projectorGroup(parts: {
+  readonly runner: ProjectionRunner
+  readonly readingHistory: ReadingHistoryProjector
+  readonly retries: RetryScheduler
+  /** makes the reactors on first use */
+  readonly reactors: () => ReactorRunner
+  /** the reactors if they were made */
+  readonly started: () => ReactorRunner | undefined
+  readonly logger: Logger
+}): Service {
+  const { runner, readingHistory, retries } = parts
+  const projections: Service = {
+    name: 'projections',
+    start: async () => {
+      await runner.start()
+      await readingHistory.start()
+    },
+    stop: async () => {
+      await readingHistory.stop()
+      await runner.stop()
+    },
+    health: followersRunning(() => [runner.follower, readingHistory.follower]),
+  }
+  const reactors: Service = {
+    name: 'reactors',
+    start: async () => {
+      await parts.reactors().start()
+      await retries.start()
+    },
+    stop: async () => {
+      await retries.stop()
+      await parts.started()?.stop()
+    },
+    health: followersRunning(() => parts.started()?.followers ?? []),
+  }
+  return serviceGroup('projector', [projections, reactors], parts.logger)
+}
+
+/** The HTTP server: the API (with the api role), health, docs; its stop drains requests in flight. */
+function httpService(node: {
+  readonly config: Config
+  readonly logger: Logger
+  readonly roles: readonly NodeRole[]
+  readonly tokens: TokenService
+  readonly eventStore: EventStore
+  readonly readStore: ReadStore
+  readonly telemetry: TelemetryStream
+  readonly now: () => Date
+  readonly newId: () => string
+  readonly secretBox: AesGcmSecretBox
+  readonly secrets: NodeSecrets
+  readonly followers: FollowerRegistry
+  readonly runner: ProjectionRunner
+  readonly server: Server
+  readonly readModelsReach: (position: number) => Promise<boolean>
+  /** the health of the node's services */
+  readonly healthChecks: () => HealthCheck[]
+  /** the MQTT endpoint's WebSocket side, which holds HTTP sockets */
+  readonly devices: { attach(server: Server): void; close(): Promise<void> }
+}): Service {
+  const { config, logger, tokens, eventStore, readStore, telemetry, runner, server } = node
+  let shuttingDown = false
+  /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
+  const shutdown = new AbortController()
+  return {
+    name: 'http',
+    start: async () => {
+      const openapi = new OpenApiDocument(apiDescription)
+      const deps: RouteDeps = {
+        eventStore,
+        readStore,
+        now: node.now,
+        newId: node.newId,
+        openapi,
+        secretBox: node.secretBox,
+        secrets: node.secrets,
+        accessTokens: {
+          issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
+        },
+        requireBearer: bearerAuthentication(tokens.verify),
+        telemetry,
+        shutdown: shutdown.signal,
+        followers: node.followers,
+        readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
+        readYourWrites: async (position) => {
+          if (position === null) return
+          const reached = await node.readModelsReach(position)
+          if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
+        },
+      }
+      const app = createHttpApp({
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        routers: node.roles.includes('api') ? platformRoutes(deps) : [],
+        openapi,
+        jwks: () => tokens.jwks(),
+        isShuttingDown: () => shuttingDown,
+        healthChecks: [
+          { name: 'eventStore', check: () => eventStore.ping() },
+          { name: 'readStore', check: () => readStore.ping() },
+          { name: 'telemetryStream', check: () => telemetry.ping() },
+          ...node.healthChecks(),
+        ],
+        followers: () => node.followers.reports(),
+      })
+      server.on('request', app)
+      node.devices.attach(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    },
+    stop: async () => {
+      shuttingDown = true
+      shutdown.abort()
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
+      // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
+      await node.devices.close()
+      await drained
+      clearTimeout(timer)
+    },
+  }
 }

@@ -135,6 +135,7 @@ export class LogFollower {
   private progressed: number | null = null
   private lastError: string | null = null
   private stopping = false
+  private started = false
   private readonly backoff: Backoff | undefined
   private readonly control: BatchControl
 
@@ -158,6 +159,11 @@ export class LogFollower {
     return this.reached
   }
 
+  /** between start() and stop(), failed or not: what a rebuild must not run beside */
+  get isStarted(): boolean {
+    return this.started
+  }
+
   status(): FollowerStatus {
     return { name: this.options.name, state: this.state, position: this.reached, lastError: this.lastError }
   }
@@ -165,6 +171,16 @@ export class LogFollower {
   /** Loads the checkpoint (or finds the head) and follows the log from there; resolves once it follows. */
   async start(): Promise<void> {
     if (this.subscription) return
+    this.started = true
+    try {
+      await this.subscribe()
+    } catch (error) {
+      this.started = false
+      throw error
+    }
+  }
+
+  private async subscribe(): Promise<void> {
     const { eventStore, checkpoint, logger } = this.options
     this.stopping = false
     this.lastError = null
@@ -194,6 +210,7 @@ export class LogFollower {
   /** Stops following; resolves once the batch in flight (if any) has ended. */
   async stop(): Promise<void> {
     this.stopping = true
+    this.started = false
     this.backoff?.wakeAll()
     const subscription = this.subscription
     this.subscription = undefined

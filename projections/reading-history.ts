@@ -81,7 +81,6 @@ export class ReadingHistoryProjector {
   private reached: number | null = null
   /** the checkpoint on disk */
   private stored: number | null = null
-  private following = false
   private readonly waiters = new PositionWaiters()
   readonly follower: LogFollower
 
@@ -115,19 +114,12 @@ export class ReadingHistoryProjector {
     return this.reached
   }
 
-  async start(): Promise<void> {
-    this.following = true
-    try {
-      await this.follower.start()
-    } catch (error) {
-      this.following = false
-      throw error
-    }
+  start(): Promise<void> {
+    return this.follower.start()
   }
 
   async stop(): Promise<void> {
     await this.follower.stop()
-    this.following = false
     this.waiters.cancelAll()
   }
 
@@ -148,7 +140,7 @@ export class ReadingHistoryProjector {
 
   /** Drops the history and adds every reading of the log again (the runner must be stopped). */
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
-    if (this.following) throw new Error('Stop the reading history before rebuilding it')
+    if (this.follower.isStarted) throw new Error('Stop the reading history before rebuilding it')
     const { store, eventStore } = this.options
     await store.prepare()
     await store.reset()

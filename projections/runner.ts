@@ -36,7 +36,6 @@ export class ProjectionRunner {
   private readonly waiters = new PositionWaiters()
   private reached: number | null = null
   private failure: unknown
-  private following = false
   readonly follower: LogFollower
 
   /** event type → the projections that handle it */
@@ -85,19 +84,12 @@ export class ProjectionRunner {
   }
 
   /** Prepares collections, rebuilds projections whose version changed, and starts following the log. */
-  async start(): Promise<void> {
-    this.following = true
-    try {
-      await this.follower.start()
-    } catch (error) {
-      this.following = false
-      throw error
-    }
+  start(): Promise<void> {
+    return this.follower.start()
   }
 
   async stop(): Promise<void> {
     await this.follower.stop()
-    this.following = false
     this.waiters.cancelAll()
   }
 
@@ -108,7 +100,7 @@ export class ProjectionRunner {
    * events instead of once per event.
    */
   async rebuild(onProgress?: (applied: number, position: number | null) => void): Promise<number> {
-    if (this.following) throw new Error('Stop the runner before rebuilding')
+    if (this.follower.isStarted) throw new Error('Stop the runner before rebuilding')
     const { readStore, eventStore, projections } = this.options
     for (const p of projections) {
       await readStore.ensureCollection({ name: p.collection, indexes: p.indexes })
