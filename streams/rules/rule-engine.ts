@@ -6,10 +6,11 @@
  * - Start: the rules read model and its checkpoint (or, without them, the log from its
  *   start), then the log followed from there: rule events from the API or another node
  *   keep the memory current; an event at or below a rule's known revision is skipped.
- * - A reading that changes nothing in memory costs no I/O. One that does goes through
- *   handleCommand from the known state: the rule's stream is read from the next revision,
- *   decided again and appended with the expected revision, so two evaluations racing on
- *   one rule (a redelivered batch, another node) cannot both fire it.
+ * - A reading that changes nothing in memory costs no I/O. The readings of a batch that do
+ *   go through handleCommandBatch from the known state, as one append with the expected
+ *   revision; when another writer moved the rule's stream on (a redelivered batch, another
+ *   node, an API update), the append conflicts and the stream is read and decided again,
+ *   so two evaluations racing on one rule cannot both fire it.
  * - Per rule, readings are evaluated one after another, in the order they came.
  */
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
