@@ -1,7 +1,8 @@
 /**
  * What a node runs, as a list: each service has a name, a start, a stop and, where it can
  * be unwell while it runs, a health check. One function starts them in order and stops them
- * in reverse, on shutdown and on a failed start alike (then only what had started).
+ * in reverse, on shutdown and on a failed start alike (then what had started, and whatever part
+ * of the failing one did).
  */
 import type { Logger } from '../commands/logger.ts'
 import type { LogFollower } from '../commands/log-follower.ts'
@@ -25,13 +26,15 @@ export class ServiceStack {
 
   constructor(private readonly logger: Logger) {}
 
-  /** Starts each in order; when one fails, stops those it started (in reverse) and rethrows. */
+  /** Starts each in order; when one fails, stops it and those started before it (in reverse), and rethrows. */
   async start(services: readonly Service[]): Promise<void> {
     for (const service of services) {
       try {
         await service.start()
       } catch (error) {
         this.logger.error({ err: error, service: service.name }, 'service did not start: stopping what started')
+        // it may have started a part of itself; every stop is safe on what did not start
+        await service.stop().catch(() => {})
         await this.stop().catch(() => {})
         throw error
       }

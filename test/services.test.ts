@@ -33,7 +33,7 @@ t.test('a failed start stops what started, in reverse, and fails', async (t) => 
   const stack = new ServiceStack(silent)
   const services = [recording(log, 'stores'), serviceGroup('projector', [recording(log, 'projections'), recording(log, 'reactors', { failStart: true })], silent), recording(log, 'http')]
   await t.rejects(stack.start(services), /reactors cannot start/)
-  t.strictSame(log, ['start stores', 'start projections', 'stop projections', 'stop stores'], 'http never started; the rest stopped, last first')
+  t.strictSame(log, ['start stores', 'start projections', 'stop reactors', 'stop projections', 'stop stores'], 'the failed one is stopped (what of it started), then the rest, last first; http never started')
 })
 
 t.test('a health counts only while its service runs here', async (t) => {
