@@ -323,18 +323,11 @@ function projectorGroup(parts: {
 }
 
 /** The HTTP server: the API (with the api role), health, docs; its stop drains requests in flight. */
-function httpService(node: {
+function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemetry' | 'now' | 'newId' | 'secretBox' | 'secrets'> & {
   readonly config: Config
   readonly logger: Logger
   readonly roles: readonly NodeRole[]
   readonly tokens: TokenService
-  readonly eventStore: EventStore
-  readonly readStore: ReadStore
-  readonly telemetry: TelemetryStream
-  readonly now: () => Date
-  readonly newId: () => string
-  readonly secretBox: AesGcmSecretBox
-  readonly secrets: NodeSecrets
   readonly followers: FollowerRegistry
   readonly runner: ProjectionRunner
   readonly server: Server
