@@ -20,8 +20,11 @@ import { ConfigError, type Config } from './config.ts'
 import type { EventStore } from '../commands/event-store.ts'
 import type { ReadStore } from '../projections/read-store.ts'
 import type { TelemetryStream } from '../streams/telemetry-stream.ts'
-import type { LeaderElection } from './lease/election.ts'
-import { elect, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
+import { FollowerRegistry } from '../commands/log-follower.ts'
+import { leased, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
+import { followersRunning, once, serviceGroup, ServiceStack, type Service } from './services.ts'
+import type { HealthCheck } from '../commands/http/app.ts'
+import type { Mailer } from '../streams/reactors/mailer.ts'
 import { SqliteEventStore } from './eventstore/sqlite.ts'
 import { createLogger } from './logger.ts'
 import { SqliteReadStore } from './readstore/sqlite.ts'
@@ -80,6 +83,8 @@ export interface Capsicum {
   readonly processor: TelemetryProcessor | undefined
   /** the rules core, on nodes with the processor role; `catchUp()` waits until it knows every rule written so far */
   readonly ruleEngine: RuleEngine | undefined
+  /** every follower of the log on this node, with its status (readiness, metrics) */
+  readonly followers: FollowerRegistry
   readonly roles: readonly NodeRole[]
   readonly server: Server
   close(): Promise<void>
@@ -128,6 +133,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const roles = options.roles ?? nodeRoles
   const stores = await openStores(config, openEmbeddedStores, logger)
   const { eventStore, readStore, telemetry } = stores
+  const followers = new FollowerRegistry(eventStore)
 
   /** The one place follower positions are read for the lag metrics: their stored checkpoints. */
   const followerPositions = async (): Promise<FollowerPosition[]> => {
@@ -147,10 +153,9 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
     ? new RateLimits({ limits: config.rateLimits, redisUrl: config.scaleOut.redisUrl, logger, now, ...(metrics ? { refused: (limit: string) => metrics.rateLimited(limit) } : {}) })
     : undefined
 
-  const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger })
-  const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger })
-  const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger }) : undefined
-  await rateLimits?.ready()
+  const runner = new ProjectionRunner({ eventStore, readStore, projections: allProjections, logger, followers })
+  const readingHistory = new ReadingHistoryProjector({ eventStore, store: readStore.readingHistory(), logger, followers })
+  const ruleEngine = roles.includes('processor') ? new RuleEngine({ eventStore, readStore, now, newId, logger, followers }) : undefined
   const processor = roles.includes('processor')
     ? new TelemetryProcessor({ telemetry, eventStore, hooks: [...(ruleEngine ? [ruleEngine] : []), ...(options.hooks ?? [])], logger, newId, instruments: metrics })
     : undefined
@@ -175,39 +180,10 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   // publishes commands, through Redis, when the cluster mode is on.
   const mqttListens = roles.includes('mqtt')
   let mqtt: MqttEndpoint | undefined
-  try {
-    if (mqttListens || (config.scaleOut.redisUrl && roles.includes('projector'))) {
-      mqtt = await startMqttEndpoint({
-        config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens,
-        settled: (position) => readModelsReach(position),
-        instruments: metrics,
-        rateLimits,
-      })
-    }
-  } catch (error) {
-    mailer.close()
-    await rateLimits?.close()
-    await stores.close()
-    throw error
-  }
-  const reactors = new ReactorRunner({
-    eventStore,
-    logger,
-    reactors: allReactors({
-      mailer,
-      secrets,
-      now,
-      publicUrl: () => config.publicUrl ?? listeningUrl,
-      deliveries,
-      readStore,
-      httpPushMaxAttempts: config.automation.httpPushMaxAttempts,
-      deviceCommands: mqtt?.deviceCommands,
-    }),
-    checkpoints: {
-      load: async (name) => (await readStore.loadCheckpoint(name))?.position,
-      save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
-    },
-  })
+  // made once the MQTT endpoint runs (the command reactor publishes through it)
+  let reactors: ReactorRunner | undefined
+  const reactorsOf = (): ReactorRunner =>
+    (reactors ??= reactorRunner({ config, readStore, eventStore, logger, followers, mailer, secrets, now, deliveries, publicUrl: () => config.publicUrl ?? listeningUrl, mqtt }))
   // Several nodes on shared engines: the projector and the scheduler run on the one node
   // holding their lease (Redis), the others stand by. One process on SQLite needs none.
   const shared = needsLease(stores.engines)
@@ -217,147 +193,84 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const projectsHere = roles.includes('projector') || !sharedReadModels
   const projectorLease = sharedReadModels && roles.includes('projector')
   const schedulerLease = shared && roles.includes('scheduler')
-  if ((projectorLease || schedulerLease) && !config.scaleOut.redisUrl) {
-    await mqtt?.close()
-    await rateLimits?.close()
-    await stores.close()
-    throw new ConfigError([
-      'REDIS_URL is not set: on shared engines the projector (MONGODB_URL) and scheduler (EVENTSTORE_URL or MONGODB_URL) roles need the Redis lease that keeps one of each active',
-    ])
-  }
   let leases: Leases | undefined
-  const elections: LeaderElection[] = []
+  const leasesOf = (): Leases => (leases ??= openLeases(config))
   /** Resolves once the read models include `position`: this node's projector, or the shared checkpoints. */
   const readModelsReach = (position: number): Promise<boolean> =>
     runner.status === 'running'
       ? runner.waitFor(position, config.readYourWritesTimeoutMs)
       : waitForCheckpoints(readStore, allProjections.map((p) => p.name), position, config.readYourWritesTimeoutMs)
-  let shuttingDown = false
-  /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
-  const shutdown = new AbortController()
   const server: Server = createServer()
-  let metricsListener: { port: number; close(): Promise<void> } | undefined
-  try {
-    if (projectsHere) {
-      if (projectorLease) {
-        leases ??= openLeases(config)
-        const election = elect(leases, 'projector', config, logger, {
-          start: async () => {
-            await runner.start()
-            await readingHistory.start()
-            await reactors.start()
-            await retries.start()
-          },
-          stop: async () => {
-            await retries.stop()
-            await reactors.stop()
-            await readingHistory.stop()
-            await runner.stop()
-          },
+  const closeMqtt = once(async () => mqtt?.close())
+
+  const projector = projectorGroup({ runner, readingHistory, retries, reactors: reactorsOf, started: () => reactors, logger })
+  const schedulerService: Service = { name: 'scheduler', start: () => scheduler.start(), stop: () => scheduler.stop() }
+  const services: Service[] = [
+    { name: 'stores', start: async () => {}, stop: () => stores.close() },
+    {
+      name: 'leases',
+      start: async () => {
+        if ((projectorLease || schedulerLease) && !config.scaleOut.redisUrl) {
+          throw new ConfigError([
+            'REDIS_URL is not set: on shared engines the projector (MONGODB_URL) and scheduler (EVENTSTORE_URL or MONGODB_URL) roles need the Redis lease that keeps one of each active',
+          ])
+        }
+      },
+      stop: async () => leases?.close(),
+    },
+    { name: 'mailer', start: async () => {}, stop: async () => mailer.close() },
+    { name: 'rate-limits', start: async () => rateLimits?.ready(), stop: async () => rateLimits?.close() },
+  ]
+  if (mqttListens || (config.scaleOut.redisUrl && roles.includes('projector'))) {
+    services.push({
+      name: 'mqtt',
+      start: async () => {
+        mqtt = await startMqttEndpoint({
+          config, logger, now, newId, eventStore, readStore, telemetry, secretBox, listen: mqttListens, followers,
+          settled: (position) => readModelsReach(position),
+          instruments: metrics,
+          rateLimits,
         })
-        elections.push(election)
-        await election.start()
-      } else {
-        await runner.start()
-        await readingHistory.start()
-        await reactors.start()
-        await retries.start()
-      }
-    }
-    if (schedulerLease) {
-      leases ??= openLeases(config)
-      const election = elect(leases, 'scheduler', config, logger, { start: () => scheduler.start(), stop: () => scheduler.stop() })
-      elections.push(election)
-      await election.start()
-    } else if (roles.includes('scheduler')) {
-      await scheduler.start()
-    }
-    await ruleEngine?.start()
-    processor?.start()
-    const seeded = await seedBuiltIns({ eventStore, now, newId })
-    if (seeded !== null) await readModelsReach(seeded)
-
-    const openapi = new OpenApiDocument(apiDescription)
-    const deps: RouteDeps = {
-      eventStore,
-      readStore,
-      now,
-      newId,
-      openapi,
-      secretBox,
-      secrets,
-      accessTokens: {
-        issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
       },
-      auditSigner: { sign: (claims) => tokens.signDocument(claims) },
-      requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
-      telemetry,
-      shutdown: shutdown.signal,
-      mqttPort: mqtt?.port ?? null,
-      readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
-      readYourWrites: async (position) => {
-        if (position === null) return
-        const reached = await readModelsReach(position)
-        if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
-      },
-    }
-    const app = createHttpApp({
-      logger,
-      bodyLimitBytes: config.bodyLimitBytes,
-      routers: roles.includes('api') ? platformRoutes(deps) : [],
-      openapi,
-      jwks: () => tokens.jwks(),
-      isShuttingDown: () => shuttingDown,
-      ...(metrics
-        ? { metrics: { middleware: metrics.httpMiddleware, endpoint: config.metrics.port === null ? metrics.handler(metricsReader(config.metrics.token, tokens.verify)) : undefined } }
-        : {}),
-      ...(rateLimits ? { rateLimits: rateLimits.logins } : {}),
-      healthChecks: [
-        { name: 'eventStore', check: () => eventStore.ping() },
-        { name: 'readStore', check: () => readStore.ping() },
-        { name: 'telemetryStream', check: () => telemetry.ping() },
-        {
-          name: 'projections',
-          check: async () => {
-            // A node without the projector role, or a standby, is ready without running it.
-            if (!projectsHere || (projectorLease && runner.status === 'stopped')) return
-            if (runner.status !== 'running') throw new Error(`projection runner is ${runner.status}`)
-          },
-        },
-      ],
+      stop: closeMqtt,
     })
-
-    server.on('request', app)
-    mqtt?.attachWebSocket(server)
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    if (metrics && config.metrics.port !== null) {
-      metricsListener = await listenForMetrics(metrics, { host: config.host, port: config.metrics.port, token: config.metrics.token })
-    }
-  } catch (error) {
-    shutdown.abort()
-    await metricsListener?.close()
-    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()))
-    await mqtt?.close()
-    await processor?.stop()
-    await ruleEngine?.stop()
-    for (const election of elections) await election.stop()
-    await scheduler.stop()
-    await retries.stop()
-    await reactors.stop()
-    await readingHistory.stop()
-    await runner.stop()
-    mailer.close()
-    await leases?.close()
-    await rateLimits?.close()
-    await stores.close()
-    throw error
   }
+  if (projectsHere) services.push(projectorLease ? leased(projector, leasesOf, config, logger) : projector)
+  if (schedulerLease) services.push(leased(schedulerService, leasesOf, config, logger))
+  else if (roles.includes('scheduler')) services.push(schedulerService)
+  if (ruleEngine) services.push({ name: 'rules', start: () => ruleEngine.start(), stop: () => ruleEngine.stop(), health: followersRunning(() => [ruleEngine.follower]) })
+  if (processor) services.push({ name: 'processor', start: async () => processor.start(), stop: () => processor.stop() })
+  services.push({
+    name: 'built-ins',
+    start: async () => {
+      const seeded = await seedBuiltIns({ eventStore, now, newId })
+      if (seeded !== null) await readModelsReach(seeded)
+    },
+    stop: async () => {},
+  })
+  const stack = new ServiceStack(logger)
+  services.push(
+    httpService({
+      config, logger, roles, tokens, eventStore, readStore, telemetry, now, newId, secretBox, secrets, followers, runner, server, readModelsReach,
+      healthChecks: () => stack.healthChecks(services),
+      devices: { attach: (http) => mqtt?.attachWebSocket(http), close: closeMqtt, port: () => mqtt?.port ?? null },
+      metrics,
+      rateLimits,
+    }),
+  )
+  let metricsListener: { port: number; close(): Promise<void> } | undefined
+  if (metrics && config.metrics.port !== null) {
+    const port = config.metrics.port
+    services.push({
+      name: 'metrics',
+      start: async () => {
+        metricsListener = await listenForMetrics(metrics, { host: config.host, port, token: config.metrics.token })
+      },
+      stop: async () => metricsListener?.close(),
+    })
+  }
+  await stack.start(services)
+
   const port = (server.address() as AddressInfo).port
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
@@ -368,38 +281,180 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
   const metricsPort = metricsListener?.port ?? null
   logger.info({ url, docs: `${url}/docs`, mqttPort, mqttUrl, mqttTlsPort, metricsPort, dataDir: config.dataDir, roles, engines: stores.engines }, 'Capsicum is listening')
 
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
+  const close = once(async () => {
+    logger.info('shutting down: no new connections, finishing requests in flight')
+    await stack.stop()
+    logger.info('stopped')
+  })
+
+  return { url, port, mqttPort, mqttUrl, mqttTlsPort, metricsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, followers, roles, server, close }
+}
+
+/** The reactors and what they need; the command reactor only where an MQTT endpoint publishes. */
+function reactorRunner(deps: {
+  readonly config: Config
+  readonly eventStore: EventStore
+  readonly readStore: ReadStore
+  readonly logger: Logger
+  readonly followers: FollowerRegistry
+  readonly mailer: Mailer
+  readonly secrets: NodeSecrets
+  readonly now: () => Date
+  readonly deliveries: DeliveryWorker
+  readonly publicUrl: () => string
+  readonly mqtt: MqttEndpoint | undefined
+}): ReactorRunner {
+  const { readStore } = deps
+  return new ReactorRunner({
+    eventStore: deps.eventStore,
+    logger: deps.logger,
+    followers: deps.followers,
+    reactors: allReactors({
+      mailer: deps.mailer,
+      secrets: deps.secrets,
+      now: deps.now,
+      publicUrl: deps.publicUrl,
+      deliveries: deps.deliveries,
+      readStore,
+      httpPushMaxAttempts: deps.config.automation.httpPushMaxAttempts,
+      deviceCommands: deps.mqtt?.deviceCommands,
+    }),
+    checkpoints: {
+      load: async (name) => (await readStore.loadCheckpoint(name))?.position,
+      save: (name, position) => readStore.commit([], new Map([[name, { position, version: 1 }]])),
+    },
+  })
+}
+
+/** What the projector lease runs: the read models, then the reactors and their retries. */
+function projectorGroup(parts: {
+  readonly runner: ProjectionRunner
+  readonly readingHistory: ReadingHistoryProjector
+  readonly retries: RetryScheduler
+  /** makes the reactors on first use */
+  readonly reactors: () => ReactorRunner
+  /** the reactors if they were made */
+  readonly started: () => ReactorRunner | undefined
+  readonly logger: Logger
+}): Service {
+  const { runner, readingHistory, retries } = parts
+  const projections: Service = {
+    name: 'projections',
+    start: async () => {
+      await runner.start()
+      await readingHistory.start()
+    },
+    stop: async () => {
+      await readingHistory.stop()
+      await runner.stop()
+    },
+    health: followersRunning(() => [runner.follower, readingHistory.follower]),
+  }
+  const reactors: Service = {
+    name: 'reactors',
+    start: async () => {
+      await parts.reactors().start()
+      await retries.start()
+    },
+    stop: async () => {
+      await retries.stop()
+      await parts.started()?.stop()
+    },
+    health: followersRunning(() => parts.started()?.followers ?? []),
+  }
+  return serviceGroup('projector', [projections, reactors], parts.logger)
+}
+
+/** The HTTP server: the API (with the api role), health, docs; its stop drains requests in flight. */
+function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemetry' | 'now' | 'newId' | 'secretBox' | 'secrets'> & {
+  readonly config: Config
+  readonly logger: Logger
+  readonly roles: readonly NodeRole[]
+  readonly tokens: TokenService
+  readonly followers: FollowerRegistry
+  readonly runner: ProjectionRunner
+  readonly server: Server
+  readonly readModelsReach: (position: number) => Promise<boolean>
+  /** the health of the node's services */
+  readonly healthChecks: () => HealthCheck[]
+  /** the MQTT endpoint's WebSocket side, which holds HTTP sockets */
+  readonly devices: { attach(server: Server): void; close(): Promise<void>; port(): number | null }
+  readonly metrics: Metrics | undefined
+  readonly rateLimits: RateLimits | undefined
+}): Service {
+  const { config, logger, tokens, eventStore, readStore, telemetry, runner, server, metrics, rateLimits } = node
+  let shuttingDown = false
+  /** aborted when shutdown begins: long-lived answers (event streams) end so the server can drain */
+  const shutdown = new AbortController()
+  return {
+    name: 'http',
+    start: async () => {
+      const openapi = new OpenApiDocument(apiDescription)
+      const deps: RouteDeps = {
+        eventStore,
+        readStore,
+        now: node.now,
+        newId: node.newId,
+        openapi,
+        secretBox: node.secretBox,
+        secrets: node.secrets,
+        accessTokens: {
+          issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
+        },
+        auditSigner: { sign: (claims) => tokens.signDocument(claims) },
+        requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
+        telemetry,
+        mqttPort: node.devices.port(),
+        shutdown: shutdown.signal,
+        followers: node.followers,
+        readModelsPosition: () => (runner.status === 'running' ? runner.position : undefined),
+        readYourWrites: async (position) => {
+          if (position === null) return
+          const reached = await node.readModelsReach(position)
+          if (!reached) logger.warn({ position, lag: runner.position }, 'read models lag behind a write; answering anyway')
+        },
+      }
+      const app = createHttpApp({
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        routers: node.roles.includes('api') ? platformRoutes(deps) : [],
+        openapi,
+        jwks: () => tokens.jwks(),
+        isShuttingDown: () => shuttingDown,
+        ...(metrics
+          ? { metrics: { middleware: metrics.httpMiddleware, endpoint: config.metrics.port === null ? metrics.handler(metricsReader(config.metrics.token, tokens.verify)) : undefined } }
+          : {}),
+        ...(rateLimits ? { rateLimits: rateLimits.logins } : {}),
+        healthChecks: [
+          { name: 'eventStore', check: () => eventStore.ping() },
+          { name: 'readStore', check: () => readStore.ping() },
+          { name: 'telemetryStream', check: () => telemetry.ping() },
+          ...node.healthChecks(),
+        ],
+        followers: () => node.followers.reports(),
+      })
+      server.on('request', app)
+      node.devices.attach(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    },
+    stop: async () => {
       shuttingDown = true
       shutdown.abort()
-      logger.info('shutting down: no new connections, finishing requests in flight')
       const drained = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
       // devices first (WebSocket ones hold HTTP sockets); their last records reach the stream
-      await mqtt?.close()
+      await node.devices.close()
       await drained
       clearTimeout(timer)
-      await metricsListener?.close()
-      await processor?.stop()
-      await ruleEngine?.stop()
-      for (const election of elections) await election.stop()
-      await scheduler.stop()
-      await retries.stop()
-      await reactors.stop()
-      await readingHistory.stop()
-      await runner.stop()
-      mailer.close()
-      await leases?.close()
-      await rateLimits?.close()
-      await stores.close()
-      logger.info('stopped')
-    })()
-    return closing
+    },
   }
-
-  return { url, port, mqttPort, mqttUrl, mqttTlsPort, metricsPort, logger, tokens, eventStore, readStore, telemetry, runner, readingHistory, processor, ruleEngine, roles, server, close }
 }
 
 /** The bearer check, then the API limits per token and per account (which need the verified principal). */

@@ -21,6 +21,7 @@ import { InProcessLease, InProcessLeaseRegistry, type Lease } from './lease/leas
 import { RedisLease } from './lease/redis.ts'
 import { MongoReadStore } from './readstore/mongo.ts'
 import { KafkaTelemetryStream } from './stream/kafka.ts'
+import type { Service } from './services.ts'
 
 export const nodeRoles = ['api', 'mqtt', 'projector', 'processor', 'scheduler'] as const
 export type NodeRole = (typeof nodeRoles)[number]
@@ -164,6 +165,28 @@ export function elect(
     onElected: (token) => job.start(token),
     onDeposed: () => job.stop(),
   })
+}
+
+/**
+ * `service` run on whichever node holds the lease of its name: started when this node is
+ * elected, stopped when it is deposed; this node's own start and stop only join and leave
+ * the election. Its members' health counts only while it is active here.
+ */
+export function leased(service: Service, leases: () => Leases, config: Config, logger: Logger): Service {
+  let election: LeaderElection | undefined
+  return {
+    name: service.name,
+    members: [service],
+    start: async () => {
+      election = elect(leases(), service.name, config, logger, service)
+      await election.start()
+    },
+    stop: async () => {
+      await election?.stop()
+      election = undefined
+    },
+    active: () => election?.state === 'active',
+  }
 }
 
 /**

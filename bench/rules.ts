@@ -37,7 +37,7 @@ const ROUNDS = 5
 const TARGET = 1.1
 const SENSOR = 'bench-sensor'
 const root = mkdtempSync(join(tmpdir(), 'capsicum-bench-rules-'))
-const silent = { info: () => {}, error: () => {} }
+const silent = { info: () => {}, warn: () => {}, error: () => {} }
 const clock = new Date('2026-05-01T00:00:00.000Z')
 const metadata: EventMetadata = {
   actor: { type: 'system', id: 'bench' },

@@ -87,13 +87,17 @@ export type SubscriptionHandler = (events: readonly RecordedEvent[], through: nu
 export interface EventStore {
   /**
    * Appends atomically, or not at all. Resolves once the events are durable. Rejects
-   * with ConcurrencyError when `expectedRevision` does not hold.
+   * with ConcurrencyError when `expectedRevision` does not hold, and with a RangeError
+   * when `events` is empty (to learn a stream's revision, ask streamRevision).
    */
   appendToStream(
     streamName: string,
     events: readonly EventToAppend[],
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult>
+
+  /** Revision of the stream's last event; -1 when the stream does not exist. Reads no event. */
+  streamRevision(streamName: string): Promise<number>
 
   /** The stream's events in order; an empty array when the stream does not exist. */
   readStream(streamName: string, options?: { readonly fromRevision?: number }): Promise<RecordedEvent[]>

@@ -3,7 +3,8 @@
  * strongly consistent (a client's secret, a user's password, a code's binding) and
  * cannot wait for a read model.
  */
-import { fold, type Command, type Decider, type DomainEvent } from '../domain/decider.ts'
+import type { Command, Decider, DomainEvent } from '../domain/decider.ts'
+import { foldRecorded } from './fold-events.ts'
 import type { EventStore } from './event-store.ts'
 
 export async function loadState<State, Event extends DomainEvent>(
@@ -11,6 +12,5 @@ export async function loadState<State, Event extends DomainEvent>(
   streamName: string,
   eventStore: EventStore,
 ): Promise<State> {
-  const history = await eventStore.readStream(streamName)
-  return fold(decider, history as unknown as Event[])
+  return foldRecorded(decider, await eventStore.readStream(streamName))
 }

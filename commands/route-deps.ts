@@ -4,6 +4,7 @@
  */
 import type { RequestHandler } from 'express'
 import type { EventStore } from './event-store.ts'
+import type { FollowerRegistry } from './log-follower.ts'
 import type { SecretBox } from './secret-box.ts'
 import type { Secrets } from './secrets.ts'
 import type { AccessTokenIssuer } from './auth-deps.ts'
@@ -40,4 +41,6 @@ export interface RouteDeps {
   readonly mqttPort?: number | null
   /** aborted when the server begins to shut down: long-lived answers (event streams) end */
   readonly shutdown: AbortSignal
+  /** where the live telemetry feed's follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }

@@ -6,7 +6,8 @@
  * the read models), fed from the event log by its own projector with its own checkpoint.
  * Buckets and aggregates are computed here, from the points in time order.
  */
-import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
+import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
 import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Checkpoint } from './read-store.ts'
@@ -91,11 +92,11 @@ export function correctedPointOf(event: RecordedEvent<SensorReadingCorrected>): 
 
 /** Follows the log and adds each SensorReadingRecorded to the history (and applies each correction), one commit per batch. */
 export class ReadingHistoryProjector {
-  private subscription: Subscription | undefined
   private reached: number | null = null
   /** the checkpoint on disk */
   private stored: number | null = null
   private readonly waiters = new PositionWaiters()
+  readonly follower: LogFollower
 
   constructor(
     private readonly options: {
@@ -103,15 +104,42 @@ export class ReadingHistoryProjector {
       readonly store: ReadingHistoryStore
       readonly logger: Logger
       readonly batchSize?: number
+      readonly followers?: FollowerRegistry
     },
-  ) {}
+  ) {
+    // The checkpoint is stored with the points (commit), not by the follower.
+    this.follower = new LogFollower({
+      name: readingHistoryName,
+      eventStore: options.eventStore,
+      logger: options.logger,
+      eventTypes: ['SensorReadingRecorded', 'SensorReadingCorrected'],
+      maxBatch: options.batchSize ?? 1000,
+      startAt: 'beginning',
+      checkpoint: { load: () => this.prepare() },
+      handle: async (events, through) => {
+        await this.apply(events, through)
+        this.waiters.release(this.reached)
+      },
+    })
+    options.followers?.add(this.follower)
+  }
 
   get position(): number | null {
     return this.reached
   }
 
-  async start(): Promise<void> {
-    const { store, eventStore, logger } = this.options
+  start(): Promise<void> {
+    return this.follower.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.follower.stop()
+    this.waiters.cancelAll()
+  }
+
+  /** Creates the store, rebuilds it when its version changed; the position to resume after. */
+  private async prepare(): Promise<number | null> {
+    const { store, logger } = this.options
     await store.prepare()
     let checkpoint = await store.loadCheckpoint()
     if (checkpoint && checkpoint.version !== readingHistoryVersion) {
@@ -121,29 +149,12 @@ export class ReadingHistoryProjector {
     }
     this.reached = checkpoint?.position ?? null
     this.stored = this.reached
-    this.subscription = eventStore.subscribeToAll(
-      {
-        fromPosition: this.reached,
-        maxBatch: this.options.batchSize ?? 1000,
-        eventTypes: ['SensorReadingRecorded', 'SensorReadingCorrected'],
-        onError: (error) => logger.error({ err: error, projection: readingHistoryName }, 'reading history stopped on an error'),
-      },
-      async (events, through) => {
-        await this.apply(events, through)
-        this.waiters.release(this.reached)
-      },
-    )
-  }
-
-  async stop(): Promise<void> {
-    await this.subscription?.stop()
-    this.subscription = undefined
-    this.waiters.cancelAll()
+    return this.reached
   }
 
   /** Drops the history and adds every reading of the log again (the runner must be stopped). */
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
-    if (this.subscription) throw new Error('Stop the reading history before rebuilding it')
+    if (this.follower.isStarted) throw new Error('Stop the reading history before rebuilding it')
     const { store, eventStore } = this.options
     await store.prepare()
     await store.reset()
@@ -170,7 +181,7 @@ export class ReadingHistoryProjector {
       else if (event.type === 'SensorReadingCorrected') points.push(correctedPointOf(event as RecordedEvent<SensorReadingCorrected>))
     }
     // Batches without readings move the checkpoint on disk only now and then (a restart skips them again).
-    if (points.length > 0 || through - (this.stored ?? -1) >= 10_000) {
+    if (points.length > 0 || through - (this.stored ?? -1) >= checkpointDistance) {
       await this.options.store.commit(points, { position: through, version: readingHistoryVersion })
       this.stored = through
     }

@@ -7,7 +7,9 @@
  * is rebuilt from the start.
  */
 import type { Logger } from '../commands/logger.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
+import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
+import { eventUpcasters } from '../commands/fold-events.ts'
 import type { AnyProjection } from './projection.ts'
 import type { Checkpoint, Document, ReadStore } from './read-store.ts'
 import { PositionWaiters } from './position-waiters.ts'
@@ -20,6 +22,8 @@ export interface ProjectionRunnerOptions {
   readonly batchSize?: number
   /** during a rebuild, how many events are folded in memory between two writes */
   readonly rebuildFlushEvents?: number
+  /** where its follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
 /** collection → document id → the document as folded so far */
@@ -29,11 +33,10 @@ export type RunnerStatus = 'stopped' | 'running' | 'failed'
 
 export class ProjectionRunner {
   private readonly checkpoints = new Map<string, Checkpoint>()
-  private subscription: Subscription | undefined
   private readonly waiters = new PositionWaiters()
   private reached: number | null = null
   private failure: unknown
-  status: RunnerStatus = 'stopped'
+  readonly follower: LogFollower
 
   /** event type → the projections that handle it */
   private readonly handlers = new Map<string, AnyProjection[]>()
@@ -45,6 +48,30 @@ export class ProjectionRunner {
       names.add(p.name)
       for (const type of p.canHandle) this.handlers.set(type, [...(this.handlers.get(type) ?? []), p])
     }
+    // The projections' checkpoints are stored with their documents (commit), not by the follower.
+    this.follower = new LogFollower({
+      name: 'projections',
+      eventStore: options.eventStore,
+      logger: options.logger,
+      eventTypes: [...this.handlers.keys()],
+      maxBatch: options.batchSize ?? 1000,
+      startAt: 'beginning',
+      checkpoint: {
+        load: async () => {
+          await this.prepare()
+          return this.lowestCheckpoint()
+        },
+      },
+      handle: (events, through) => this.apply(events, through),
+      onFailure: (error) => {
+        this.failure = error
+      },
+    })
+    options.followers?.add(this.follower)
+  }
+
+  get status(): RunnerStatus {
+    return this.follower.status().state
   }
 
   /** Position of the last event every projection has applied. */
@@ -57,24 +84,12 @@ export class ProjectionRunner {
   }
 
   /** Prepares collections, rebuilds projections whose version changed, and starts following the log. */
-  async start(): Promise<void> {
-    await this.prepare()
-    this.subscription = this.options.eventStore.subscribeToAll(
-      {
-        fromPosition: this.lowestCheckpoint(),
-        maxBatch: this.options.batchSize ?? 1000,
-        eventTypes: [...this.handlers.keys()],
-        onError: (e) => this.fail(e),
-      },
-      (events, through) => this.apply(events, through),
-    )
-    this.status = 'running'
+  start(): Promise<void> {
+    return this.follower.start()
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop()
-    this.subscription = undefined
-    if (this.status === 'running') this.status = 'stopped'
+    await this.follower.stop()
     this.waiters.cancelAll()
   }
 
@@ -85,7 +100,7 @@ export class ProjectionRunner {
    * events instead of once per event.
    */
   async rebuild(onProgress?: (applied: number, position: number | null) => void): Promise<number> {
-    if (this.subscription) throw new Error('Stop the runner before rebuilding')
+    if (this.follower.isStarted) throw new Error('Stop the runner before rebuilding')
     const { readStore, eventStore, projections } = this.options
     for (const p of projections) {
       await readStore.ensureCollection({ name: p.collection, indexes: p.indexes })
@@ -153,7 +168,7 @@ export class ProjectionRunner {
       // Only events no projection reads: the checkpoints need not move on disk for them
       // (a restart skips them again), except now and then, to keep that rescan short.
       const stored = [...this.checkpoints.values()].reduce((low, c) => Math.min(low, c.position ?? -1), Infinity)
-      if (through - stored < 10_000) {
+      if (through - stored < checkpointDistance) {
         this.reached = through
         this.waiters.release(this.reached)
         return
@@ -167,9 +182,10 @@ export class ProjectionRunner {
   /** Folds events into `documents`, skipping what a projection's checkpoint says it has. */
   private async fold(events: readonly RecordedEvent[], documents: PendingDocuments, options: { readStored: boolean }): Promise<void> {
     const { readStore } = this.options
-    for (const event of events) {
-      const interested = this.handlers.get(event.type)
+    for (const stored of events) {
+      const interested = this.handlers.get(stored.type)
       if (!interested) continue
+      const event = eventUpcasters.upcast(stored)
       for (const p of interested) {
         const checkpoint = this.checkpoints.get(p.name)!
         if (checkpoint.position !== null && event.position <= checkpoint.position) continue
@@ -199,11 +215,5 @@ export class ProjectionRunner {
     for (const [name, checkpoint] of checkpoints) this.checkpoints.set(name, checkpoint)
     this.reached = last
     this.waiters.release(this.reached)
-  }
-
-  private fail(error: unknown): void {
-    this.status = 'failed'
-    this.failure = error
-    this.options.logger.error({ err: error }, 'projection runner stopped on an error')
   }
 }

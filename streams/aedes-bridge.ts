@@ -10,7 +10,8 @@
  * nobody can reach another account's topics.
  */
 import type { Logger } from '../commands/logger.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
 import type { CommandOutcomeReport } from '../commands/thing/record-command-outcome.ts'
 import type { MqttClientSecretRotated } from '../domain/mqtt-client/mqtt-client.ts'
 import type { ThingDeactivated, ThingUpdated } from '../domain/thing/thing.ts'
@@ -282,15 +283,16 @@ export async function watchRevocations(options: {
   readonly settled: (position: number) => Promise<unknown>
   readonly revoke: (revocation: Revocation) => void
   readonly logger: Logger
-}): Promise<Subscription> {
-  const from = await options.eventStore.headPosition()
-  return options.eventStore.subscribeToAll(
-    {
-      fromPosition: from,
-      maxBatch: 500,
-      eventTypes: ['MqttClientSecretRotated', 'ThingDeactivated', 'ThingUpdated'],
-      onError: (error) => options.logger.error({ err: error }, 'MQTT revocation watcher stopped') },
-    async (events) => {
+  readonly followers?: FollowerRegistry
+}): Promise<LogFollower> {
+  const follower = new LogFollower({
+    name: 'mqtt-revocations',
+    eventStore: options.eventStore,
+    logger: options.logger,
+    maxBatch: 500,
+    eventTypes: ['MqttClientSecretRotated', 'ThingDeactivated', 'ThingUpdated'],
+    startAt: 'head',
+    handle: async (events) => {
       for (const event of events) {
         const revocation = revocationOf(event)
         if (revocation === null) continue
@@ -298,5 +300,8 @@ export async function watchRevocations(options: {
         options.revoke(revocation)
       }
     },
-  )
+  })
+  await follower.start()
+  options.followers?.add(follower)
+  return follower
 }

@@ -11,8 +11,11 @@
  * the redelivered ones too: they recognise them by key. All appends of a batch are issued
  * in one turn of the event loop, which the SQLite event store commits as one transaction.
  */
-import type { EventMetadata, EventStore, EventToAppend } from '../commands/event-store.ts'
+import type { EventMetadata, EventStore } from '../commands/event-store.ts'
+import { foldRecorded } from '../commands/fold-events.ts'
+import { handleCommandBatch, type CommandInBatch } from '../commands/handle-command.ts'
 import type { Logger } from '../commands/logger.ts'
+import { Backoff } from '../commands/log-follower.ts'
 import { recordCommandOutcome } from '../commands/thing/record-command-outcome.ts'
 import { NotFoundError } from '../domain/errors.ts'
 import {
@@ -20,7 +23,7 @@ import {
   telemetryDecider,
   telemetryKey,
   telemetryStreamOf,
-  type TelemetryEvent,
+  type RecordTelemetry,
   type TelemetryState,
 } from '../domain/telemetry/telemetry.ts'
 import type { ReadingHook, RecordedReading } from './reading-hook.ts'
@@ -71,12 +74,13 @@ export class TelemetryProcessor {
   readonly groupId: string
   private consumer: TelemetryConsumer | undefined
   private stopping = false
-  private readonly wakers = new Set<() => void>()
+  private readonly backoff: Backoff
   /** per thing: its stream's last recorded record and revision, loaded on first sight */
   private readonly known = new Map<string, Known>()
 
   constructor(private readonly options: TelemetryProcessorOptions) {
     this.groupId = options.groupId ?? 'telemetry-processor'
+    this.backoff = new Backoff({ firstDelayMs: options.retryDelayMs ?? 500, maxDelayMs: 30_000 })
   }
 
   start(): void {
@@ -96,7 +100,7 @@ export class TelemetryProcessor {
 
   async stop(): Promise<void> {
     this.stopping = true
-    for (const wake of this.wakers) wake()
+    this.backoff.wakeAll()
     await this.consumer?.stop()
     this.consumer = undefined
   }
@@ -112,25 +116,18 @@ export class TelemetryProcessor {
     const thingIds = [...new Set(records.map((r) => r.message.thingId))]
     await Promise.all(thingIds.filter((id) => !this.known.has(id)).map((id) => this.load(id)))
 
-    // Decide every record against its thing's state, in stream order.
-    const states = new Map<string, Known>(thingIds.map((id) => [id, this.known.get(id)!]))
-    const pending = new Map<string, EventToAppend[]>()
+    // Every record is a command to its thing's stream, in stream order; one append per thing.
+    const byThing = new Map<string, CommandInBatch<RecordTelemetry>[]>()
     const readings: RecordedReading[] = []
     const responses: Extract<TelemetryMessage, { kind: 'response' }>[] = []
     for (const { record, message } of records) {
-      const known = states.get(message.thingId)!
-      const events = telemetryDecider.decide(
-        { type: 'RecordTelemetry', data: { partition: record.partition, offset: record.offset, fact: message } },
-        known.state,
-        new Date(message.receivedAt),
-      )
-      if (events.length > 0) {
-        const metadata = this.metadataOf(record, message)
-        let appends = pending.get(message.thingId)
-        if (!appends) pending.set(message.thingId, (appends = []))
-        for (const event of events) appends.push({ id: this.options.newId(), type: event.type, data: event.data, metadata })
-        states.set(message.thingId, { state: events.reduce(telemetryDecider.evolve, known.state), revision: known.revision + events.length })
-      }
+      let commands = byThing.get(message.thingId)
+      if (!commands) byThing.set(message.thingId, (commands = []))
+      commands.push({
+        command: { type: 'RecordTelemetry', data: { partition: record.partition, offset: record.offset, fact: message } },
+        metadata: this.metadataOf(record, message),
+        at: new Date(message.receivedAt),
+      })
       if (message.kind === 'readings') {
         message.readings.forEach((reading, index) =>
           readings.push({
@@ -152,31 +149,28 @@ export class TelemetryProcessor {
       }
     }
 
-    // One append per thing, all issued now: one group commit.
-    const appends = [...pending].map(([thingId, events]) => {
-      const revision = this.known.get(thingId)!.revision
-      return this.options.eventStore
-        .appendToStream(telemetryStreamOf(thingId), events, { expectedRevision: revision < 0 ? 'no_stream' : revision })
-        .then(() => this.remember(thingId, states.get(thingId)!))
-    })
-    const outcomes = await Promise.allSettled(appends)
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
-    if (failed) {
-      // What failed (a concurrent writer, the store) is read again from the stream next time.
-      for (const thingId of pending.keys()) this.known.delete(thingId)
-      throw failed.reason
-    }
-    if (this.options.instruments) {
-      let recorded = 0
-      let rejected = 0
-      for (const events of pending.values()) {
-        for (const event of events) {
-          if (event.type === 'SensorReadingRecorded') recorded++
-          else if (event.type === 'ReadingRejected') rejected++
+    const streams = [...byThing].map(([thingId, commands]) => ({ streamName: telemetryStreamOf(thingId), commands, known: this.known.get(thingId)! }))
+    let recorded = 0
+    let rejected = 0
+    try {
+      const results = await handleCommandBatch(telemetryDecider, streams, { eventStore: this.options.eventStore, newId: this.options.newId })
+      let k = 0
+      for (const thingId of byThing.keys()) {
+        const { state, revision, newEvents } = results[k++]!
+        this.remember(thingId, { state, revision })
+        if (this.options.instruments) {
+          for (const event of newEvents) {
+            if (event.type === 'SensorReadingRecorded') recorded++
+            else if (event.type === 'ReadingRejected') rejected++
+          }
         }
       }
-      this.options.instruments.telemetryRecorded(recorded, rejected)
+    } catch (error) {
+      // What failed (the store) is read again from the stream next time.
+      for (const thingId of byThing.keys()) this.known.delete(thingId)
+      throw error
     }
+    this.options.instruments?.telemetryRecorded(recorded, rejected)
 
     for (const response of responses) await this.recordAnswer(response)
     if (readings.length > 0) {
@@ -186,36 +180,20 @@ export class TelemetryProcessor {
 
   /** Retries a failing batch with a growing pause until it succeeds or the processor stops. */
   private async handleUntilDone(batch: TelemetryBatch): Promise<void> {
-    let delay = this.options.retryDelayMs ?? 500
-    for (let attempt = 1; ; attempt++) {
-      if (this.stopping) throw new Stopped('stopped before the batch was processed')
-      try {
-        await this.handle(batch)
-        return
-      } catch (error) {
-        this.options.logger.warn({ err: error, partition: batch.partition, attempt }, 'telemetry batch failed; retrying')
-        await new Promise<void>((resolve) => {
-          const wakers = this.wakers
-          const timer = setTimeout(done, delay)
-          function done(): void {
-            clearTimeout(timer)
-            wakers.delete(done)
-            resolve()
-          }
-          wakers.add(done)
-        })
-        delay = Math.min(delay * 2, 30_000)
-      }
-    }
+    const done = await this.backoff.retry(
+      () => this.handle(batch),
+      () => this.stopping,
+      (error, attempt) => this.options.logger.warn({ err: error, partition: batch.partition, attempt }, 'telemetry batch failed; retrying'),
+    )
+    if (!done) throw new Stopped('stopped before the batch was processed')
   }
 
-  /** The thing's last telemetry event: an empty append tells the stream's revision, then that one event is read. */
+  /** The thing's last telemetry event is its whole state: the stream's revision, then that one event. */
   private async load(thingId: string): Promise<void> {
     const stream = telemetryStreamOf(thingId)
-    const { nextRevision } = await this.options.eventStore.appendToStream(stream, [], { expectedRevision: 'any' })
-    const last = nextRevision < 0 ? [] : await this.options.eventStore.readStream(stream, { fromRevision: nextRevision })
-    const state = (last as unknown as TelemetryEvent[]).reduce(telemetryDecider.evolve, telemetryDecider.initialState)
-    this.remember(thingId, { state, revision: nextRevision })
+    const revision = await this.options.eventStore.streamRevision(stream)
+    const last = revision < 0 ? [] : await this.options.eventStore.readStream(stream, { fromRevision: revision })
+    this.remember(thingId, { state: foldRecorded(telemetryDecider, last), revision })
   }
 
   private remember(thingId: string, known: Known): void {

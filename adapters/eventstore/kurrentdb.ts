@@ -118,6 +118,7 @@ export class KurrentEventStore implements EventStore {
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'))
+    if (events.length === 0) return Promise.reject(new RangeError(`An append to ${streamName} needs at least one event`))
     const append = this.append(streamName, events, options.expectedRevision)
     this.inflight.add(append)
     const forget = (): void => void this.inflight.delete(append)
@@ -126,7 +127,6 @@ export class KurrentEventStore implements EventStore {
   }
 
   private async append(streamName: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (events.length === 0) return this.emptyAppend(streamName, expected)
     const data = events.map((event) => {
       // Fails here, before anything is sent, on data JSON cannot carry (a BigInt, a cycle).
       JSON.stringify(event.data)
@@ -153,17 +153,8 @@ export class KurrentEventStore implements EventStore {
     }
   }
 
-  /** An empty append writes nothing; it still checks the expected revision, as SQLite does. */
-  private async emptyAppend(streamName: string, expected: ExpectedRevision): Promise<AppendResult> {
-    const last = await this.lastEvent(streamName)
-    const current = last?.revision ?? null
-    const holds =
-      expected === 'any' ||
-      (expected === 'no_stream' && current === null) ||
-      (expected === 'stream_exists' && current !== null) ||
-      (typeof expected === 'number' && current === expected)
-    if (!holds) throw new ConcurrencyError(streamName, String(expected), current === null ? 'no_stream' : String(current))
-    return { nextRevision: current ?? -1, position: (await this.headPosition()) ?? -1 }
+  async streamRevision(streamName: string): Promise<number> {
+    return (await this.lastEvent(streamName))?.revision ?? -1
   }
 
   private async lastEvent(streamName: string): Promise<RecordedEvent | undefined> {

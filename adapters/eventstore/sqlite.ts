@@ -185,6 +185,7 @@ export class SqliteEventStore implements EventStore {
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'))
+    if (events.length === 0) return Promise.reject(new RangeError(`An append to ${streamName} needs at least one event`))
     const appended = this.appends.submit({ streamName, events, expectedRevision: options.expectedRevision })
     const observer = this.observer
     if (observer === undefined) return appended
@@ -251,10 +252,6 @@ export class SqliteEventStore implements EventStore {
       (expected === 'stream_exists' && current !== null) ||
       (typeof expected === 'number' && current === expected)
     if (!holds) throw new ConcurrencyError(append.streamName, describe(expected), describe(current))
-    if (append.events.length === 0) {
-      // An empty append changes nothing; report where the stream and the log stand.
-      return { nextRevision: current ?? -1, position: this.selectHead.get()?.position ?? -1 }
-    }
 
     const streamId = head?.id ?? Number(this.insertStream.run(append.streamName, -1).lastInsertRowid)
     let revision = current ?? -1
@@ -279,6 +276,11 @@ export class SqliteEventStore implements EventStore {
     this.updateStreamHead.run(revision, streamId)
     this.staged.set(append.streamName, { id: streamId, revision })
     return { nextRevision: revision, position }
+  }
+
+  async streamRevision(streamName: string): Promise<number> {
+    // committed heads only: `staged` belongs to a transaction that may still roll back
+    return (this.heads.get(streamName) ?? this.selectStreamHead.get(streamName))?.revision ?? -1
   }
 
   async readStream(streamName: string, options: { readonly fromRevision?: number } = {}): Promise<RecordedEvent[]> {

@@ -6,6 +6,7 @@
 import type { Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
 import type { EventStore } from '../../commands/event-store.ts'
+import type { FollowerRegistry } from '../../commands/log-follower.ts'
 import type { SecretBox } from '../../commands/secret-box.ts'
 import { recordCommandOutcome } from '../../commands/thing/record-command-outcome.ts'
 import { mqttClientsProjection } from '../../projections/mqtt-clients.ts'
@@ -39,6 +40,8 @@ export interface MqttEndpointDeps {
   readonly redisPrefix?: string
   readonly instruments?: MqttInstruments | undefined
   readonly rateLimits?: MqttLimits | undefined
+  /** where the revocation watcher's follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
 export interface MqttEndpoint {
@@ -79,7 +82,7 @@ export async function startMqttEndpoint(deps: MqttEndpointDeps): Promise<MqttEnd
     limits: deps.rateLimits,
     redis: redisUrl ? { url: redisUrl, prefix: deps.redisPrefix ?? 'capsicum' } : undefined,
     ...(deps.listen
-      ? { watchRevocations: (revoke) => watchRevocations({ eventStore: deps.eventStore, settled: deps.settled, revoke, logger }) }
+      ? { watchRevocations: (revoke) => watchRevocations({ eventStore: deps.eventStore, settled: deps.settled, revoke, logger, followers: deps.followers }) }
       : {}),
   })
   const sweeper = new CommandTimeoutSweeper({ ...deps, timeoutMs: config.mqtt.commandTimeoutMs, logger })

@@ -11,6 +11,7 @@ import swaggerUi from 'swagger-ui-express'
 import { ValidationError } from '../../domain/errors.ts'
 import { errorHandler, notFoundRoute } from './errors.ts'
 import type { OpenApiDocument } from './openapi.ts'
+import type { FollowerReport } from '../log-follower.ts'
 
 export const supportedApiVersion = '1.0'
 
@@ -32,6 +33,8 @@ export interface HttpAppOptions {
   readonly metrics?: { readonly middleware: RequestHandler; readonly endpoint: RequestHandler | undefined }
   /** after body parsing, before the routes: the limits that need no route (logins per address and e-mail) */
   readonly rateLimits?: RequestHandler
+  /** every follower of the log and its status, shown by readiness (whether it counts is the health checks' say) */
+  readonly followers?: () => Promise<readonly FollowerReport[]>
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
@@ -96,7 +99,10 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
         checks[health.name] = error instanceof Error ? error.message : 'failed'
       }
     }
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks })
+    // the log's head not answering already shows as the eventStore check
+    const reports = await options.followers?.().catch(() => undefined)
+    const followers = reports && Object.fromEntries(reports.map(({ name, ...status }) => [name, status]))
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks, ...(followers ? { followers } : {}) })
   })
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300')

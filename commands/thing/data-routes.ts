@@ -77,7 +77,7 @@ export function dataRoutes(deps: RouteDeps): Router {
   const thingIdPath = { thingId: 'thing id (UUID)' }
   const directory = createDeviceDirectory({ readStore: deps.readStore, secretBox: deps.secretBox })
   const history = deps.readStore.readingHistory()
-  const live = new LiveTelemetry(deps.eventStore)
+  const live = new LiveTelemetry(deps.eventStore, deps.followers ? { followers: deps.followers } : {})
   deps.shutdown.addEventListener('abort', () => void live.close(), { once: true })
 
   const thingIdOf = (req: Request): string => uuidParamOf(req, 'thingId', (id) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found'))

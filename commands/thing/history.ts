@@ -6,10 +6,10 @@
  * whose name says secret, password, token or hash is masked. The HTTP endpoint and
  * `capsicum replay --thing` both read it from here.
  */
-import { fold } from '../../domain/decider.ts'
+import { foldRecorded } from '../fold-events.ts'
 import { provisioningStreamName } from '../../domain/provisioning/provisioning.ts'
 import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
-import { thingDecider, thingStreamName, type ExistingThing, type ThingEvent } from '../../domain/thing/thing.ts'
+import { thingDecider, thingStreamName, type ExistingThing } from '../../domain/thing/thing.ts'
 
 /** Whether a history's type filter asks for events of the telemetry stream. */
 export const asksForTelemetry = (types: readonly string[] | undefined): boolean =>
@@ -108,6 +108,6 @@ export function filterHistory(events: readonly RecordedEvent[], filter: HistoryF
 export function thingAsOf(events: readonly RecordedEvent[], thingId: string, asOf: string): ExistingThing | undefined {
   const limit = timeOf(asOf)
   const own = events.filter((event) => event.streamName === thingStreamName(thingId) && timeOf(event.metadata.time) <= limit)
-  const state = fold(thingDecider, own as unknown as ThingEvent[])
+  const state = foldRecorded(thingDecider, own)
   return state.exists ? state : undefined
 }

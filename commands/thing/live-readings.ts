@@ -8,20 +8,47 @@
  * what it missed from the thing's stream and then continues live, without a gap or a
  * duplicate (see followThing).
  */
-import type { EventStore, RecordedEvent, Subscription } from '../event-store.ts'
+import type { EventStore, RecordedEvent } from '../event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../log-follower.ts'
+import type { Logger } from '../logger.ts'
 import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
 
 type Listener = (event: RecordedEvent) => void
 
 const prefix = telemetryStreamOf('')
+const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} }
 
 export class LiveTelemetry {
   private readonly listeners = new Map<string, Set<Listener>>()
-  private subscription: Subscription | undefined
   private starting: Promise<void> | undefined
   private failure: ((error: unknown) => void)[] = []
+  readonly follower: LogFollower
 
-  constructor(private readonly eventStore: EventStore) {}
+  constructor(eventStore: EventStore, options: { readonly logger?: Logger; readonly followers?: FollowerRegistry } = {}) {
+    this.follower = new LogFollower({
+      name: 'live-telemetry',
+      eventStore,
+      logger: options.logger ?? quiet,
+      maxBatch: 1000,
+      // every fact of the telemetry streams, so a follower sees their revisions without gaps
+      eventTypes: telemetryEventTypes,
+      startAt: 'head',
+      handle: async (events) => {
+        for (const event of events) {
+          if (!event.streamName.startsWith(prefix)) continue
+          const set = this.listeners.get(event.streamName.slice(prefix.length))
+          if (set) for (const listener of set) listener(event)
+        }
+      },
+      onFailure: (error) => {
+        const failed = this.failure
+        this.failure = []
+        this.starting = undefined
+        for (const notify of failed) notify(error)
+      },
+    })
+    options.followers?.add(this.follower)
+  }
 
   /**
    * Adds a listener; resolves once the subscription runs, from then on every event that is
@@ -39,7 +66,7 @@ export class LiveTelemetry {
       if (this.listeners.size === 0) void this.stop()
     }
     try {
-      await (this.starting ??= this.start())
+      await (this.starting ??= this.follower.start())
     } catch (error) {
       remove()
       throw error
@@ -47,40 +74,12 @@ export class LiveTelemetry {
     return remove
   }
 
-  private async start(): Promise<void> {
-    const head = await this.eventStore.headPosition()
-    this.subscription = this.eventStore.subscribeToAll(
-      {
-        fromPosition: head,
-        maxBatch: 1000,
-        // every fact of the telemetry streams, so a follower sees their revisions without gaps
-        eventTypes: telemetryEventTypes,
-        onError: (error) => {
-          const failed = this.failure
-          this.failure = []
-          this.subscription = undefined
-          this.starting = undefined
-          for (const notify of failed) notify(error)
-        },
-      },
-      async (events) => {
-        for (const event of events) {
-          if (!event.streamName.startsWith(prefix)) continue
-          const set = this.listeners.get(event.streamName.slice(prefix.length))
-          if (set) for (const listener of set) listener(event)
-        }
-      },
-    )
-  }
-
   private async stop(): Promise<void> {
     const starting = this.starting
     this.starting = undefined
     await starting?.catch(() => {})
-    const subscription = this.subscription
-    this.subscription = undefined
-    // Someone may have started listening again meanwhile: that one started a new subscription.
-    await subscription?.stop()
+    // Someone may have started listening again meanwhile: then the follower keeps running.
+    if (this.starting === undefined) await this.follower.stop()
   }
 
   async close(): Promise<void> {

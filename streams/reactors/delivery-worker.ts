@@ -6,14 +6,13 @@
  * stream's revision keeps two processes from recording the same attempt twice.
  */
 import { performance } from 'node:perf_hooks'
-import { fold } from '../../domain/decider.ts'
+import { foldRecorded } from '../../commands/fold-events.ts'
 import { requestCommandOnce } from '../../domain/delivery/command-once.ts'
 import {
   deliveryDecider,
   deliveryStreamName,
   isDue,
   type AttemptResult,
-  type DeliveryEvent,
   type ExistingDelivery,
   type RequestDelivery,
 } from '../../domain/delivery/delivery.ts'
@@ -72,7 +71,7 @@ export class DeliveryWorker {
     const { eventStore, logger } = this.deps
     const stream = deliveryStreamName(deliveryId)
     const history = await eventStore.readStream(stream)
-    const state = fold(deliveryDecider, history.map((e) => e as unknown as DeliveryEvent))
+    const state = foldRecorded(deliveryDecider, history)
     if (!isDue(state, this.deps.now())) return
     const context = this.contextOf({
       actor,

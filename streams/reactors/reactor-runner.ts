@@ -13,7 +13,8 @@
  */
 import type { Logger } from '../../commands/logger.ts'
 import type { DomainEvent } from '../../domain/decider.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../../commands/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
 
 export interface Reactor<E extends DomainEvent = DomainEvent> {
   /** also its checkpoint's name (prefixed `reactor:`) */
@@ -40,91 +41,52 @@ export interface ReactorRunnerOptions {
   readonly logger: Logger
   /** first pause after a failure; doubles up to 60 s */
   readonly retryDelayMs?: number
+  /** where the reactors' followers are reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
+/** One follower per reactor, each from its own checkpoint (`reactor:<name>`). */
 export class ReactorRunner {
-  private readonly subscriptions: Subscription[] = []
-  private stopping = false
-  private readonly wakers = new Set<() => void>()
+  readonly followers: readonly LogFollower[]
 
-  constructor(private readonly options: ReactorRunnerOptions) {
+  constructor(options: ReactorRunnerOptions) {
     const names = new Set<string>()
     for (const r of options.reactors) {
       if (names.has(r.name)) throw new Error(`Two reactors are named "${r.name}"`)
       names.add(r.name)
     }
+    const { eventStore, checkpoints, logger } = options
+    this.followers = options.reactors.map((r) => {
+      const key = `reactor:${r.name}`
+      return new LogFollower({
+        name: key,
+        eventStore,
+        logger,
+        eventTypes: r.canHandle,
+        maxBatch: 100,
+        // First start: only what happens from now on.
+        startAt: 'head',
+        checkpoint: { load: () => checkpoints.load(key), save: (position) => checkpoints.save(key, position) },
+        // A failed side effect is retried, and nothing after it runs before it succeeded.
+        retry: { firstDelayMs: options.retryDelayMs ?? 1000, maxDelayMs: 60_000 },
+        handle: async (events, _through, control) => {
+          for (const event of events) {
+            // Stopping in the middle of a batch: the checkpoint stays before the next event.
+            if (control.stopping) return
+            await r.handle(event)
+            await control.progress(event.position)
+          }
+        },
+      })
+    })
+    for (const follower of this.followers) options.followers?.add(follower)
   }
 
   async start(): Promise<void> {
-    this.stopping = false
-    const { eventStore, checkpoints, logger } = this.options
-    for (const r of this.options.reactors) {
-      const key = `reactor:${r.name}`
-      let from = await checkpoints.load(key)
-      if (from === undefined) {
-        // First start: only what happens from now on.
-        from = await eventStore.headPosition()
-        if (from !== null) await checkpoints.save(key, from)
-        logger.info({ reactor: r.name, from }, 'reactor starts at the head of the log')
-      }
-      let saved = from
-      this.subscriptions.push(
-        eventStore.subscribeToAll(
-          {
-            fromPosition: from,
-            maxBatch: 100,
-            eventTypes: r.canHandle,
-            onError: (error) => logger.error({ err: error, reactor: r.name }, 'reactor stopped'),
-          },
-          async (events, through) => {
-            for (const event of events) {
-              if (this.stopping) return
-              // Stopping in the middle of a delivery: the checkpoint stays before the event.
-              if (!(await this.deliver(r, event))) return
-              await checkpoints.save(key, event.position)
-              saved = event.position
-            }
-            // The log between this reactor's events is skipped in the engine; the checkpoint
-            // follows it now and then, to keep a restart's rescan short.
-            if (!this.stopping && through - (saved ?? -1) >= 10_000) {
-              await checkpoints.save(key, through)
-              saved = through
-            }
-          },
-        ),
-      )
-    }
+    for (const follower of this.followers) await follower.start()
   }
 
   async stop(): Promise<void> {
-    this.stopping = true
-    for (const wake of this.wakers) wake()
-    await Promise.all(this.subscriptions.map((s) => s.stop()))
-    this.subscriptions.length = 0
-  }
-
-  /** True once the handler succeeded; false when the runner stops first. */
-  private async deliver(r: Reactor, event: RecordedEvent): Promise<boolean> {
-    let delay = this.options.retryDelayMs ?? 1000
-    for (let attempt = 1; !this.stopping; attempt++) {
-      try {
-        await r.handle(event)
-        return true
-      } catch (error) {
-        this.options.logger.warn({ err: error, reactor: r.name, event: event.id, attempt }, 'reactor failed; retrying')
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, delay)
-          const wakers = this.wakers
-          function done(): void {
-            clearTimeout(timer)
-            wakers.delete(done)
-            resolve()
-          }
-          wakers.add(done)
-        })
-        delay = Math.min(delay * 2, 60_000)
-      }
-    }
-    return false
+    await Promise.all(this.followers.map((follower) => follower.stop()))
   }
 }

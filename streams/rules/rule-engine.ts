@@ -6,10 +6,11 @@
  * - Start: the rules read model and its checkpoint (or, without them, the log from its
  *   start), then the log followed from there: rule events from the API or another node
  *   keep the memory current; an event at or below a rule's known revision is skipped.
- * - A reading that changes nothing in memory costs no I/O. One that does goes through
- *   handleCommand from the known state: the rule's stream is read from the next revision,
- *   decided again and appended with the expected revision, so two evaluations racing on
- *   one rule (a redelivered batch, another node) cannot both fire it.
+ * - A reading that changes nothing in memory costs no I/O. The readings of a batch that do
+ *   go through handleCommandBatch from the known state, as one append with the expected
+ *   revision; when another writer moved the rule's stream on (a redelivered batch, another
+ *   node, an API update), the append conflicts and the stream is read and decided again,
+ *   so two evaluations racing on one rule cannot both fire it.
  * - Per rule, readings are evaluated one after another, in the order they came.
  */
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
@@ -22,18 +23,22 @@ import {
   type RuleEvent,
   type RuleState,
 } from '../../domain/rule/rule.ts'
-import type { EventStore, RecordedEvent, Subscription } from '../../commands/event-store.ts'
-import { handleCommand, type CommandContext } from '../../commands/handle-command.ts'
+import type { EventMetadata, EventStore, RecordedEvent } from '../../commands/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
+import { handleCommandBatch, type CommandInBatch } from '../../commands/handle-command.ts'
 import type { ReadStore } from '../../projections/read-store.ts'
 import { ruleStateOf, rulesForEvaluation } from '../../projections/rules.ts'
 import type { ReadingHook, RecordedReading } from '../reading-hook.ts'
+import type { Logger } from '../../commands/logger.ts'
 
 export interface RuleEngineOptions {
   readonly eventStore: EventStore
   readonly readStore: ReadStore
   readonly now: () => Date
   readonly newId: () => string
-  readonly logger: { info(object: object, message: string): void; error(object: object, message: string): void }
+  readonly logger: Logger
+  /** where its follower is reported (readiness, metrics) */
+  readonly followers?: FollowerRegistry
 }
 
 interface KnownRule {
@@ -50,32 +55,48 @@ export class RuleEngine implements ReadingHook {
   private readonly index = new Map<string, Map<string, Set<string>>>()
   /** per rule, the evaluation in flight: the next one waits for it */
   private readonly queues = new Map<string, Promise<void>>()
-  private subscription: Subscription | undefined
   private applied: number | null = null
   private waiters: { readonly position: number; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = []
   private failure: unknown
+  /** how the memory was loaded at the last start */
+  private loadedFrom: 'read model' | 'log' = 'log'
+  readonly follower: LogFollower
 
-  constructor(private readonly options: RuleEngineOptions) {}
+  constructor(private readonly options: RuleEngineOptions) {
+    this.follower = new LogFollower({
+      name: 'rules',
+      eventStore: options.eventStore,
+      logger: options.logger,
+      eventTypes: [...ruleEvents],
+      maxBatch: 1000,
+      startAt: 'beginning',
+      // the rules read model holds the rules up to its checkpoint: the memory starts from it
+      checkpoint: { load: () => this.load() },
+      handle: async (events, through) => this.follow(events, through),
+      onFailure: (error) => this.fail(error),
+    })
+    options.followers?.add(this.follower)
+  }
 
   /** Loads every rule and follows the log; resolves once the memory holds the whole log as of now. */
   async start(): Promise<void> {
-    const { eventStore, readStore, logger } = this.options
-    const loaded = await rulesForEvaluation(readStore)
-    for (const document of loaded?.rules ?? []) this.remember(document.id, ruleStateOf(document), document.revision)
-    this.applied = loaded?.position ?? null
     this.failure = undefined
-    this.subscription = eventStore.subscribeToAll(
-      { fromPosition: this.applied, maxBatch: 1000, eventTypes: [...ruleEvents], onError: (error) => this.fail(error) },
-      async (events, through) => this.follow(events, through),
-    )
+    await this.follower.start()
     await this.catchUp()
-    logger.info({ rules: this.rules.size, from: loaded ? 'read model' : 'log' }, 'rule engine started')
+    this.options.logger.info({ rules: this.rules.size, from: this.loadedFrom }, 'rule engine started')
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop()
-    this.subscription = undefined
+    await this.follower.stop()
     await Promise.all(this.queues.values())
+  }
+
+  private async load(): Promise<number | null> {
+    const loaded = await rulesForEvaluation(this.options.readStore)
+    for (const document of loaded?.rules ?? []) this.remember(document.id, ruleStateOf(document), document.revision)
+    this.loadedFrom = loaded ? 'read model' : 'log'
+    this.applied = loaded?.position ?? null
+    return this.applied
   }
 
   /** Resolves once every event written before this call is in the memory. */
@@ -104,30 +125,38 @@ export class RuleEngine implements ReadingHook {
     await Promise.all([...work].map(([id, queued]) => this.serially(id, () => this.evaluate(id, queued))))
   }
 
+  /** The rule's readings decided in order from its known state; what fires is one append. */
   private async evaluate(ruleId: string, readings: readonly TriggeringReading[]): Promise<void> {
+    const known = this.rules.get(ruleId)
+    if (!known) return
+    const now = this.options.now()
+    const commands: CommandInBatch<RecordEvaluation>[] = []
+    let state: RuleState = known.state
     for (const reading of readings) {
-      const known = this.rules.get(ruleId)
-      if (!known) return
       const command: RecordEvaluation = { type: 'RecordEvaluation', data: { ruleId, reading } }
-      if (ruleDecider.decide(command, known.state, this.options.now()).length === 0) continue
-      const result = await handleCommand(ruleDecider, ruleStreamName(ruleId), command, this.contextOf(known, reading), known)
-      this.remember(ruleId, result.state, result.revision)
+      const events = ruleDecider.decide(command, state, now)
+      if (events.length === 0) continue
+      state = events.reduce(ruleDecider.evolve, state)
+      commands.push({ command, metadata: this.metadataOf(known, reading, now), at: now })
     }
+    // Nothing changes: no I/O.
+    if (commands.length === 0) return
+    const [result] = await handleCommandBatch(ruleDecider, [{ streamName: ruleStreamName(ruleId), commands, known }], {
+      eventStore: this.options.eventStore,
+      newId: this.options.newId,
+    })
+    this.remember(ruleId, result!.state, result!.revision)
   }
 
-  private contextOf(known: KnownRule, reading: TriggeringReading): CommandContext {
+  private metadataOf(known: KnownRule, reading: TriggeringReading, now: Date): EventMetadata {
     const cause = `telemetry:${reading.key}`
     return {
-      eventStore: this.options.eventStore,
-      now: this.options.now,
-      newId: this.options.newId,
-      metadata: {
-        actor: { type: 'system', id: 'rule-engine' },
-        account_id: known.state.accountId,
-        client_id: null,
-        correlation_id: cause,
-        causation_id: cause,
-      },
+      actor: { type: 'system', id: 'rule-engine' },
+      account_id: known.state.accountId,
+      client_id: null,
+      correlation_id: cause,
+      causation_id: cause,
+      time: now.toISOString(),
     }
   }
 
@@ -160,7 +189,6 @@ export class RuleEngine implements ReadingHook {
 
   private fail(error: unknown): void {
     this.failure = error
-    this.options.logger.error({ err: error }, 'rule engine stopped following the log')
     for (const waiter of this.waiters) waiter.reject(error)
     this.waiters = []
   }

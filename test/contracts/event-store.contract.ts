@@ -231,16 +231,24 @@ export function eventStoreContract(t: Test, name: string, open: OpenEventStore):
       t.equal((await store.readStream(stream)).length, 3)
     })
 
-    t.test('an append of no events writes nothing and tells the stream\'s last revision (what the telemetry processor reads)', async (t) => {
+    t.test("streamRevision tells the stream's last revision without reading its events (what the telemetry processor asks)", async (t) => {
       const { store } = await open(t)
       const stream = streamName()
-      t.equal((await store.appendToStream(stream, [], { expectedRevision: 'any' })).nextRevision, -1, 'a stream that does not exist')
+      t.equal(await store.streamRevision(stream), -1, 'a stream that does not exist')
       t.strictSame(await store.readStream(stream), [], 'and it still does not')
       await store.appendToStream(stream, events(3), { expectedRevision: 'no_stream' })
-      const empty = await store.appendToStream(stream, [], { expectedRevision: 'any' })
-      t.equal(empty.nextRevision, 2, 'the revision of its last event')
+      t.equal(await store.streamRevision(stream), 2, 'the revision of its last event')
       t.equal((await store.readStream(stream)).length, 3, 'nothing was added')
-      await t.rejects(store.appendToStream(stream, [], { expectedRevision: 0 }), ConcurrencyError, 'the expected revision is still checked')
+      await store.appendToStream(stream, events(1), { expectedRevision: 2 })
+      t.equal(await store.streamRevision(stream), 3, 'follows the appends')
+    })
+
+    t.test('an append of no events is refused and writes nothing', async (t) => {
+      const { store } = await open(t)
+      const stream = streamName()
+      await t.rejects(store.appendToStream(stream, [], { expectedRevision: 'any' }), RangeError, 'refused')
+      t.equal(await store.streamRevision(stream), -1, 'no stream was created')
+      t.equal(await store.headPosition(), null, 'the log is still empty')
     })
 
     t.test('many appends issued in the same tick all succeed, each with its own positions', async (t) => {

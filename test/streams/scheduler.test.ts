@@ -48,6 +48,7 @@ function countingConflicts(store: EventStore): { store: EventStore; conflicts: (
           throw error
         }
       },
+      streamRevision: (name) => store.streamRevision(name),
       readStream: (...args) => store.readStream(...args),
       readAll: (...args) => store.readAll(...args),
       subscribeToAll: (...args) => store.subscribeToAll(...args),
