@@ -22,7 +22,7 @@ import type { TelemetryStream } from '../streams/telemetry-stream.ts'
 import type { LeaderElection } from './lease/election.ts'
 import { elect, needsLease, nodeRoles, openLeases, openStores, waitForCheckpoints, type Leases, type NodeRole } from './scale-out.ts'
 import { SqliteEventStore } from './eventstore/sqlite.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, withSecretsKeptOut } from './logger.ts'
 import { SqliteReadStore } from './readstore/sqlite.ts'
 import { openDatabase } from './sqlite/database.ts'
 import { lockDataDir } from './sqlite/lock.ts'
@@ -113,7 +113,8 @@ export function openEmbeddedStores(config: Config) {
 }
 
 export async function startCapsicum(config: Config, options: CapsicumOptions = {}): Promise<Capsicum> {
-  const logger = options.logger ?? createLogger(config.logLevel)
+  // A logger handed in gets the same redaction as our own.
+  const logger = options.logger ? withSecretsKeptOut(options.logger) : createLogger(config.logLevel)
   const now = options.now ?? (() => new Date())
   const newId = (): string => randomUUID()
   const tokens = TokenService.load(config)

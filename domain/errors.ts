@@ -88,8 +88,20 @@ export class PreconditionFailedError extends CapsicumError {
 
 export class PayloadTooLargeError extends CapsicumError {
   readonly kind = 'too_large'
-  constructor(message: string) {
-    super('payload_too_large', message)
+  constructor(message: string, details: readonly ErrorDetail[] = [], code = 'payload_too_large') {
+    super(code, message, details)
+  }
+}
+
+/** Too many attempts: the caller may try again after `retryAfterSeconds` (the Retry-After header). */
+export class RateLimitedError extends CapsicumError {
+  readonly kind = 'rate_limited'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code = 'too_many_attempts',
+  ) {
+    super(code, message)
   }
 }
 
