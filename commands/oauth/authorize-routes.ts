@@ -18,7 +18,7 @@ import { hasConsented, userDecider, userStreamName } from '../../domain/user/use
 import { anonymous, requestMetadata } from '../auth-deps.ts'
 import { handleCommand } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
-import { registerUser } from '../user/register-user.ts'
+import { registerOrNotifyOwner } from '../user/register-user.ts'
 import { createUserBody, minPasswordLength } from '../user/schemas.ts'
 import { findClient } from './clients.ts'
 import { checkCredentials, invalidCredentialsMessage, lockedOutMessage, recordLogin, type LoginOutcome } from './credentials.ts'
@@ -240,6 +240,8 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     render(res, 'signup', 'Sign up', { csrf: csrfToken(req, res, secrets), returnTo: safeReturnTo(req.query.return_to), minLength: minPasswordLength })
   })
 
+  const signedUpNotice =
+    'Thank you. Log in with your new password to continue. If this address had an account already, nothing was changed and we have e-mailed its owner.'
   const signup: RequestHandler = async (req, res) => {
     const body = req.body as Record<string, unknown>
     const returnTo = safeReturnTo(body.return_to)
@@ -265,31 +267,26 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
         400,
       )
     }
-    try {
-      const result = await registerUser(
-        {
-          email: parsed.data.email,
-          password: parsed.data.password,
-          firstName: parsed.data.first_name,
-          lastName: parsed.data.last_name,
-          phoneNumber: null,
-          userClassId: null,
-          userGroupId: null,
-          permissionRoleId: null,
-          applicationId: null,
-          admin: false,
-        },
-        deps,
-        anonymousMetadata(req),
-      )
-      if (result.state.status !== 'registered') throw new Error('user not registered')
-      await startSsoSession(req, res, result.state, deps, anonymousMetadata(req))
-      await deps.readYourWrites(result.position)
-      res.redirect(303, returnTo ?? '/console')
-    } catch (error) {
-      if (error instanceof CapsicumError && error.kind === 'conflict') return again(['An account with this e-mail address exists already: log in instead'], 409)
-      throw error
-    }
+    // The same answer whether or not the address had an account (no enumeration): the login
+    // form, with a notice; the owner of a registered address is e-mailed instead.
+    await registerOrNotifyOwner(
+      {
+        email: parsed.data.email,
+        password: parsed.data.password,
+        firstName: parsed.data.first_name,
+        lastName: parsed.data.last_name,
+        phoneNumber: null,
+        userClassId: null,
+        userGroupId: null,
+        permissionRoleId: null,
+        applicationId: null,
+        admin: false,
+      },
+      'signup_page',
+      deps,
+      anonymousMetadata(req),
+    )
+    render(res, 'login', 'Log in', { csrf: csrfToken(req, res, secrets), returnTo, email: parsed.data.email, notice: signedUpNotice })
   }
   router.post('/signup', csrf, signup, pageErrors)
 
