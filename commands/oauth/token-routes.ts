@@ -89,6 +89,7 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
       200: { description: 'Tokens', schema: tokenResponse },
       400: { description: 'RFC 6749 error', schema: oauthError },
       401: { description: 'invalid_client', schema: oauthError },
+      429: { description: 'temporarily_unavailable: too many failed client authentications; Retry-After says when to try again', schema: oauthError },
     },
   })
   router.post('/oauth/token', noStore, emailAsUsername, authenticate, tokenEndpoint, tokenErrors)
