@@ -254,7 +254,9 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       openapi,
       secretBox,
       secrets,
+      publicUrl: () => config.publicUrl ?? listeningUrl,
       accessTokens: {
+        issuer: config.jwt.issuer,
         issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
       },
       requireBearer: bearerAuthentication(tokens.verify),

@@ -33,6 +33,8 @@ export interface RouteDeps {
   readonly accessTokens: AccessTokenIssuer
   /** where devices' readings go (the HTTP ingest produces onto it) */
   readonly telemetry: TelemetryStream
+  /** where people and clients reach this server (PUBLIC_URL, or the address it listens on) */
+  readonly publicUrl: () => string
   /** aborted when the server begins to shut down: long-lived answers (event streams) end */
   readonly shutdown: AbortSignal
 }
