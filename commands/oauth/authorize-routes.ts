@@ -27,14 +27,6 @@ import { csrfToken, endSsoSession, render, renderError, requireCsrf, safeReturnT
 
 type OAuthServer = ReturnType<typeof createOAuthServer>
 
-/** The server's page-side middleware, seen through plain express types (its typings lag the library). */
-interface PageSide {
-  authorization(validate: (...args: never[]) => void, immediate: (...args: never[]) => void): RequestHandler
-  authorizationErrorHandler(): (ErrorRequestHandler | RequestHandler)[]
-  /** the transaction loader, then the decision */
-  decision(options: object, parse: (req: Request, done: (error: Error | null, ares?: object) => void) => void): RequestHandler[]
-}
-
 /** Appends RFC 6749 parameters to a redirect URI: the query for `code`, the fragment for `token`. */
 export function redirectWith(redirectUri: string, params: Record<string, string | undefined>, fragment: boolean): string {
   const encoded = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString()
@@ -110,8 +102,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     next()
   }
 
-  const pageSide = server as unknown as PageSide
-  const authorization = pageSide.authorization(
+  const authorization = server.authorization(
     (areq: { clientID: string; redirectURI: string }, done: (error: Error | null, client?: ExistingApplication | false, redirectUri?: string) => void) => {
       findClient(deps.eventStore, areq.clientID).then((client) => done(null, client ?? false, areq.redirectURI), done)
     },
@@ -123,12 +114,12 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
   )
   const withSsoUserAsOAuthUser: RequestHandler = (req, _res, next) => {
     // oauth2orize reads the resource owner from `req.user`; for the pages that is the SSO user.
-    ;(req as unknown as { user?: unknown }).user = req.ssoUser
+    Object.assign(req, { user: req.ssoUser })
     next()
   }
 
   const prompt: RequestHandler = (req, res) => {
-    const txn = (req as unknown as { oauth2: Transaction }).oauth2
+    const txn = req.oauth2!
     if (!req.ssoUser) {
       const returnTo = safeReturnTo(req.originalUrl)
       render(res, 'login', 'Log in', { csrf: csrfToken(req, res, secrets), returnTo, clientName: txn.client.name })
@@ -143,7 +134,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     })
   }
 
-  const authorizationErrors = pageSide.authorizationErrorHandler()
+  const authorizationErrors = server.authorizationErrorHandler()
   const pageErrors: ErrorRequestHandler = (error, req, res, _next) => {
     if (error instanceof oauth2orize.OAuth2Error || error instanceof CapsicumError) {
       renderError(res, error instanceof CapsicumError ? 400 : (error as { status?: number }).status ?? 400, 'The request cannot go on', (error as Error).message)
@@ -164,7 +155,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
   }
   /** An allow remembers the consent, so the next authorize for this application asking no more goes straight back. */
   const rememberConsent = (req: Request, done: (error: Error | null, ares?: object) => void): void => {
-    const txn = (req as unknown as { oauth2?: Transaction }).oauth2
+    const txn = req.oauth2
     const body = req.body as Record<string, unknown>
     const user = req.ssoUser
     if (!txn || !user || body.cancel) return done(null)
@@ -180,7 +171,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
       },
     ).then(() => done(null, { scope: txn.req.scope ?? [] }), done)
   }
-  const decision = pageSide.decision({ userProperty: 'ssoUser' }, rememberConsent)
+  const decision = server.decision({ userProperty: 'ssoUser' }, rememberConsent)
   router.post('/oauth/authorize/decision', csrf, loadSsoUser, requireSsoUser, ...decision, ...authorizationErrors, pageErrors)
 
   // Login -------------------------------------------------------------------------------

@@ -45,8 +45,8 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
   const router = Router()
   const tags = ['OAuth2']
   const authenticate = clientAuthentication(deps)
-  const oauthErrorHandler = server.errorHandler() as unknown as ErrorRequestHandler
-  const tokenEndpoint = server.token() as unknown as RequestHandler
+  const oauthErrorHandler = server.errorHandler()
+  const tokenEndpoint = server.token()
 
   /** The API text's password grant sends `email`; oauth2orize reads RFC 6749's `username`. */
   const emailAsUsername: RequestHandler = (req, _res, next) => {
