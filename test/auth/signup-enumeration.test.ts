@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { clientCredentials, createApp, createUser, CookieJar, passwordGrant } from '../helpers/auth.ts'
+import { within } from '../helpers/async.ts'
 import { readableMail, startSmtp } from '../helpers/deliveries.ts'
 import { startTestServer } from '../helpers/server.ts'
 
@@ -35,7 +36,7 @@ t.test('the sign-up page answers the same for a new and a registered address', a
   t.strictSame(fresh.cookies, taken.cookies, 'the same cookies (no session for either)')
   t.match(fresh.html, /nothing was changed and we have e-mailed its owner/)
 
-  const mail = readableMail((await smtp.next()).raw)
+  const mail = readableMail((await within(smtp.next(), 'the e-mail to the owner', 20_000)).raw)
   t.match(mail.headers, /Subject: Someone tried to sign up with your address/)
   t.match(mail.headers, new RegExp(`To: ${owner.email}`))
   t.match(mail.text, /Hello Grace/)
@@ -65,7 +66,7 @@ t.test('POST /users: 409 email_taken for management and admin tokens only', asyn
   t.not(takenAnswer.body.id, owner.userId, 'and reveals nothing of the owner')
   t.not(takenAnswer.body.account_id, owner.accountId)
   t.match(takenAnswer.headers.get('etag'), /./, 'an ETag like a success')
-  const mail = readableMail((await smtp.next()).raw)
+  const mail = readableMail((await within(smtp.next(), 'the e-mail to the owner', 20_000)).raw)
   t.match(mail.headers, new RegExp(`To: ${owner.email}`), 'the owner is told')
 
   const managementToken = await clientCredentials(server, managementApp)
