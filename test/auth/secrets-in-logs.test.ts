@@ -115,6 +115,27 @@ t.test('malformed secret-bearing requests: a 4xx naming the fault, and no secret
     t.notMatch(answer, /^HTTP\/1\.1 5/, `${request.path}, a body shorter than Content-Length: no 500`)
   }
 
+  // The same requests well-formed (wrong secrets, no CSRF cookie, bad tokens): refused by the handlers, and logged as requests only.
+  for (const request of requests) {
+    const secret = newSecret('wellformed')
+    const headerSecret = newSecret('wellformed-header')
+    secrets.push(secret, headerSecret)
+    for (const json of [false, true]) {
+      const fields = request.fields(secret)
+      const response = await fetch(`${server.url}${request.path}?token=${secret}&code=${secret}`, {
+        method: request.method ?? 'POST',
+        headers: {
+          'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
+          authorization: request.auth === 'basic' ? `Basic ${Buffer.from(`device:${headerSecret}`).toString('base64')}` : `Bearer ${headerSecret}`,
+          cookie: `capsicum_sso=${headerSecret}`,
+        },
+        body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
+      })
+      t.ok(response.status >= 400 && response.status < 500, `${request.path} well-formed (${json ? 'JSON' : 'form'}): refused with ${response.status}, not a 500`)
+      t.notMatch(await response.text(), new RegExp(marker), `${request.path}: the answer does not echo a secret`)
+    }
+  }
+
   const thousand = await fetch(`${server.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Array.from({ length: 1000 }, (_, i) => `f${i}=1`).join('&') })
   t.equal(thousand.status, 401, 'exactly 1,000 fields still parse: the request is refused for what it says (no client), not for its size')
 
