@@ -26,7 +26,7 @@ import { followersRunning, once, serviceGroup, ServiceStack, type Service } from
 import type { HealthCheck } from '../commands/http/app.ts'
 import type { Mailer } from '../streams/reactors/mailer.ts'
 import { SqliteEventStore } from './eventstore/sqlite.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, withSecretsKeptOut } from './logger.ts'
 import { SqliteReadStore } from './readstore/sqlite.ts'
 import { openDatabase } from './sqlite/database.ts'
 import { lockDataDir } from './sqlite/lock.ts'
@@ -124,7 +124,8 @@ export function openEmbeddedStores(config: Config) {
 }
 
 export async function startCapsicum(config: Config, options: CapsicumOptions = {}): Promise<Capsicum> {
-  const logger = options.logger ?? createLogger(config.logLevel)
+  // A logger handed in gets the same redaction as our own.
+  const logger = options.logger ? withSecretsKeptOut(options.logger) : createLogger(config.logLevel)
   const now = options.now ?? (() => new Date())
   const newId = (): string => randomUUID()
   const tokens = TokenService.load(config)
@@ -254,6 +255,7 @@ export async function startCapsicum(config: Config, options: CapsicumOptions = {
       config, logger, roles, tokens, eventStore, readStore, telemetry, now, newId, secretBox, secrets, followers, runner, server, readModelsReach,
       healthChecks: () => stack.healthChecks(services),
       devices: { attach: (http) => mqtt?.attachWebSocket(http), close: closeMqtt, port: () => mqtt?.port ?? null },
+      publicUrl: () => config.publicUrl ?? listeningUrl,
       metrics,
       rateLimits,
     }),
@@ -380,6 +382,8 @@ function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemet
   /** the MQTT endpoint's WebSocket side, which holds HTTP sockets */
   readonly devices: { attach(server: Server): void; close(): Promise<void>; port(): number | null }
   readonly metrics: Metrics | undefined
+  /** where people and clients reach this server (PUBLIC_URL, or the address it listens on) */
+  readonly publicUrl: () => string
   readonly rateLimits: RateLimits | undefined
 }): Service {
   const { config, logger, tokens, eventStore, readStore, telemetry, runner, server, metrics, rateLimits } = node
@@ -398,7 +402,9 @@ function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemet
         openapi,
         secretBox: node.secretBox,
         secrets: node.secrets,
+        publicUrl: node.publicUrl,
         accessTokens: {
+          issuer: config.jwt.issuer,
           issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
         },
         auditSigner: { sign: (claims) => tokens.signDocument(claims) },

@@ -151,8 +151,8 @@ export class RateLimits {
     }
     return new RateLimitedError(
       `Too many ${what}: limit ${refusal.name} allows ${points} per ${windowSeconds} s; it resets in ${retryAfterSeconds} s`,
-      [{ field, problem: `more than ${points} ${what} per ${windowSeconds} s` }],
-      refusal,
+      retryAfterSeconds,
+      { details: [{ field, problem: `more than ${points} ${what} per ${windowSeconds} s` }], refusal },
     )
   }
 

@@ -52,6 +52,9 @@ function thumbprint(jwk: { e?: string; kty?: string; n?: string }): string {
 /** How many verified tokens are remembered (the oldest are forgotten first). */
 const verifiedTokensKept = 10_000
 
+/** How far a token's `iat` may be ahead of our clock (another node's clock). */
+const issuedAtSkewMs = 60_000
+
 export class TokenService {
   private readonly verified = new Map<string, { principal: Principal; expiresAt: number }>()
   readonly keyId: string
@@ -127,6 +130,10 @@ export class TokenService {
       if (error instanceof jwt.TokenExpiredError) throw new UnauthenticatedError('Token has expired', 'token_expired')
       throw new UnauthenticatedError(`Token is not valid: ${(error as Error).message}`)
     }
+    // jsonwebtoken checks `exp` only when present: a token that never expires, or says nothing of when it was issued, is refused.
+    if (typeof payload.exp !== 'number') throw new UnauthenticatedError('Token has no expiry (exp)', 'invalid_token')
+    if (typeof payload.iat !== 'number') throw new UnauthenticatedError('Token has no issue time (iat)', 'invalid_token')
+    if (payload.iat * 1000 > Date.now() + issuedAtSkewMs) throw new UnauthenticatedError('Token was issued in the future (iat)', 'invalid_token')
     const accountId = payload.account_id
     if (typeof accountId !== 'string' || accountId === '') throw new UnauthenticatedError('Token names no account')
     const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null)
@@ -139,7 +146,7 @@ export class TokenService {
       roles: roles.filter((role) => tokenRoles.includes(role)),
       scope: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
     }
-    return { principal, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : 0 }
+    return { principal, expiresAt: payload.exp * 1000 }
   }
 
   jwks(): { keys: Record<string, unknown>[] } {

@@ -19,6 +19,8 @@ export interface AccessTokenClaims {
 
 /** The access-token port (adapters/tokens.ts): RS256 JWTs with a fresh `jti`. */
 export interface AccessTokenIssuer {
+  /** the tokens' `iss` (JWT_ISSUER) */
+  readonly issuer: string
   issue(claims: AccessTokenClaims): { readonly token: string; readonly expiresIn: number }
 }
 

@@ -4,6 +4,7 @@ import { applicationRoutes } from './application/routes.ts'
 import { authorizeRoutes } from './oauth/authorize-routes.ts'
 import { consoleRoutes } from './oauth/console-routes.ts'
 import { dashboardRoutes } from './console/routes.ts'
+import { metadataRoutes } from './oauth/metadata-routes.ts'
 import { createOAuthServer } from './oauth/oauth-server.ts'
 import { tokenRoutes } from './oauth/token-routes.ts'
 import type { RouteDeps } from './route-deps.ts'
@@ -16,6 +17,7 @@ export function authRoutes(deps: RouteDeps): Router[] {
     userRoutes(deps),
     applicationRoutes(deps),
     tokenRoutes(deps, server),
+    metadataRoutes(deps),
     authorizeRoutes(deps, server),
     consoleRoutes(deps),
     dashboardRoutes(deps),

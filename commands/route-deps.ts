@@ -39,6 +39,8 @@ export interface RouteDeps {
   readonly telemetry: TelemetryStream
   /** the port devices connect to over MQTT on this node (shown by the dashboard); null without one */
   readonly mqttPort?: number | null
+  /** where people and clients reach this server (PUBLIC_URL, or the address it listens on) */
+  readonly publicUrl: () => string
   /** aborted when the server begins to shut down: long-lived answers (event streams) end */
   readonly shutdown: AbortSignal
   /** where the live telemetry feed's follower is reported (readiness, metrics) */

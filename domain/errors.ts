@@ -87,8 +87,8 @@ export class PreconditionFailedError extends CapsicumError {
 
 export class PayloadTooLargeError extends CapsicumError {
   readonly kind = 'too_large'
-  constructor(message: string) {
-    super('payload_too_large', message)
+  constructor(message: string, details: readonly ErrorDetail[] = [], code = 'payload_too_large') {
+    super(code, message, details)
   }
 }
 
@@ -103,14 +103,20 @@ export interface RateLimitRefusal {
   readonly retryAfterSeconds: number
 }
 
+/**
+ * Too many attempts or requests: the caller may try again after `retryAfterSeconds` (the
+ * Retry-After header). A rate limit names itself (`refusal`); a failure backoff does not.
+ */
 export class RateLimitedError extends CapsicumError {
   readonly kind = 'rate_limited'
+  readonly refusal: RateLimitRefusal | undefined
   constructor(
     message: string,
-    details: readonly ErrorDetail[],
-    readonly refusal: RateLimitRefusal,
+    readonly retryAfterSeconds: number,
+    options: { readonly code?: string; readonly details?: readonly ErrorDetail[]; readonly refusal?: RateLimitRefusal } = {},
   ) {
-    super('rate_limited', message, details)
+    super(options.code ?? (options.refusal ? 'rate_limited' : 'too_many_attempts'), message, options.details ?? [])
+    this.refusal = options.refusal
   }
 }
 

@@ -100,6 +100,7 @@ export const usersProjection = projection<UserEvent, UserDocument>({
         return document ? { ...document, updated_at: event.data.changedAt, revision: event.revision } : null
       case 'PasswordResetRequested':
       case 'ConsentGranted':
+      case 'SignUpAttempted':
         return document
     }
   },

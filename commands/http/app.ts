@@ -9,7 +9,8 @@ import { pinoHttp } from 'pino-http'
 import type { Logger } from 'pino'
 import swaggerUi from 'swagger-ui-express'
 import { ValidationError } from '../../domain/errors.ts'
-import { errorHandler, notFoundRoute } from './errors.ts'
+import { errorHandler, formFieldLimit, notFoundRoute } from './errors.ts'
+import { errorWithoutRequestData } from './log-redaction.ts'
 import type { OpenApiDocument } from './openapi.ts'
 import type { FollowerReport } from '../log-follower.ts'
 
@@ -77,6 +78,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
           url: req.url.replace(/([?&](?:token|code|code_verifier|access_token|refresh_token|client_secret|password)=)[^&#]*/gi, '$1[redacted]'),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: errorWithoutRequestData,
       },
     }),
   )
@@ -116,7 +118,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
   app.use(apiVersion)
   app.use(express.json({ limit: options.bodyLimitBytes }))
-  app.use(express.urlencoded({ extended: false, limit: options.bodyLimitBytes }))
+  app.use(express.urlencoded({ extended: false, limit: options.bodyLimitBytes, parameterLimit: formFieldLimit }))
   if (options.rateLimits) app.use(options.rateLimits)
   for (const router of options.routers) app.use(router)
 

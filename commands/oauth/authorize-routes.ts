@@ -19,7 +19,7 @@ import { anonymous, requestMetadata } from '../auth-deps.ts'
 import { isConsoleApplication, isRegisteredRedirect, originOf } from '../console/console-application.ts'
 import { handleCommand } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
-import { registerUser } from '../user/register-user.ts'
+import { registerOrNotifyOwner } from '../user/register-user.ts'
 import { createUserBody, minPasswordLength } from '../user/schemas.ts'
 import { findClient } from './clients.ts'
 import { checkCredentials, invalidCredentialsMessage, lockedOutMessage, recordLogin, type LoginOutcome } from './credentials.ts'
@@ -27,14 +27,6 @@ import type { createOAuthServer, Transaction } from './oauth-server.ts'
 import { csrfToken, endSsoSession, render, renderError, requireCsrf, safeReturnTo, ssoUserLoader, startSsoSession } from './web.ts'
 
 type OAuthServer = ReturnType<typeof createOAuthServer>
-
-/** The server's page-side middleware, seen through plain express types (its typings lag the library). */
-interface PageSide {
-  authorization(validate: (...args: never[]) => void, immediate: (...args: never[]) => void): RequestHandler
-  authorizationErrorHandler(): (ErrorRequestHandler | RequestHandler)[]
-  /** the transaction loader, then the decision */
-  decision(options: object, parse: (req: Request, done: (error: Error | null, ares?: object) => void) => void): RequestHandler[]
-}
 
 /** Appends RFC 6749 parameters to a redirect URI: the query for `code`, the fragment for `token`. */
 export function redirectWith(redirectUri: string, params: Record<string, string | undefined>, fragment: boolean): string {
@@ -111,8 +103,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     next()
   }
 
-  const pageSide = server as unknown as PageSide
-  const authorization = pageSide.authorization(
+  const authorization = server.authorization(
     (areq: { clientID: string; redirectURI: string }, done: (error: Error | null, client?: ExistingApplication | false, redirectUri?: string) => void) => {
       findClient(deps.eventStore, areq.clientID).then((client) => done(null, client ?? false, areq.redirectURI), done)
     },
@@ -125,12 +116,12 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
   )
   const withSsoUserAsOAuthUser: RequestHandler = (req, _res, next) => {
     // oauth2orize reads the resource owner from `req.user`; for the pages that is the SSO user.
-    ;(req as unknown as { user?: unknown }).user = req.ssoUser
+    Object.assign(req, { user: req.ssoUser })
     next()
   }
 
   const prompt: RequestHandler = (req, res) => {
-    const txn = (req as unknown as { oauth2: Transaction }).oauth2
+    const txn = req.oauth2!
     if (!req.ssoUser) {
       const returnTo = safeReturnTo(req.originalUrl)
       render(res, 'login', 'Log in', { csrf: csrfToken(req, res, secrets), returnTo, clientName: txn.client.name })
@@ -145,7 +136,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     })
   }
 
-  const authorizationErrors = pageSide.authorizationErrorHandler()
+  const authorizationErrors = server.authorizationErrorHandler()
   const pageErrors: ErrorRequestHandler = (error, req, res, _next) => {
     if (error instanceof oauth2orize.OAuth2Error || error instanceof CapsicumError) {
       renderError(res, error instanceof CapsicumError ? 400 : (error as { status?: number }).status ?? 400, 'The request cannot go on', (error as Error).message)
@@ -166,7 +157,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
   }
   /** An allow remembers the consent, so the next authorize for this application asking no more goes straight back. */
   const rememberConsent = (req: Request, done: (error: Error | null, ares?: object) => void): void => {
-    const txn = (req as unknown as { oauth2?: Transaction }).oauth2
+    const txn = req.oauth2
     const body = req.body as Record<string, unknown>
     const user = req.ssoUser
     if (!txn || !user || body.cancel) return done(null)
@@ -182,7 +173,7 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
       },
     ).then(() => done(null, { scope: txn.req.scope ?? [] }), done)
   }
-  const decision = pageSide.decision({ userProperty: 'ssoUser' }, rememberConsent)
+  const decision = server.decision({ userProperty: 'ssoUser' }, rememberConsent)
   router.post('/oauth/authorize/decision', csrf, loadSsoUser, requireSsoUser, ...decision, ...authorizationErrors, pageErrors)
 
   // Login -------------------------------------------------------------------------------
@@ -242,6 +233,8 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
     render(res, 'signup', 'Sign up', { csrf: csrfToken(req, res, secrets), returnTo: safeReturnTo(req.query.return_to), minLength: minPasswordLength })
   })
 
+  const signedUpNotice =
+    'Thank you. Log in with your new password to continue. If this address had an account already, nothing was changed and we have e-mailed its owner.'
   const signup: RequestHandler = async (req, res) => {
     const body = req.body as Record<string, unknown>
     const returnTo = safeReturnTo(body.return_to)
@@ -267,31 +260,26 @@ export function authorizeRoutes(deps: RouteDeps, server: OAuthServer): Router {
         400,
       )
     }
-    try {
-      const result = await registerUser(
-        {
-          email: parsed.data.email,
-          password: parsed.data.password,
-          firstName: parsed.data.first_name,
-          lastName: parsed.data.last_name,
-          phoneNumber: null,
-          userClassId: null,
-          userGroupId: null,
-          permissionRoleId: null,
-          applicationId: null,
-          admin: false,
-        },
-        deps,
-        anonymousMetadata(req),
-      )
-      if (result.state.status !== 'registered') throw new Error('user not registered')
-      await startSsoSession(req, res, result.state, deps, anonymousMetadata(req))
-      await deps.readYourWrites(result.position)
-      res.redirect(303, returnTo ?? '/console')
-    } catch (error) {
-      if (error instanceof CapsicumError && error.kind === 'conflict') return again(['An account with this e-mail address exists already: log in instead'], 409)
-      throw error
-    }
+    // The same answer whether or not the address had an account (no enumeration): the login
+    // form, with a notice; the owner of a registered address is e-mailed instead.
+    await registerOrNotifyOwner(
+      {
+        email: parsed.data.email,
+        password: parsed.data.password,
+        firstName: parsed.data.first_name,
+        lastName: parsed.data.last_name,
+        phoneNumber: null,
+        userClassId: null,
+        userGroupId: null,
+        permissionRoleId: null,
+        applicationId: null,
+        admin: false,
+      },
+      'signup_page',
+      deps,
+      anonymousMetadata(req),
+    )
+    render(res, 'login', 'Log in', { csrf: csrfToken(req, res, secrets), returnTo, email: parsed.data.email, notice: signedUpNotice })
   }
   router.post('/signup', csrf, signup, pageErrors)
 

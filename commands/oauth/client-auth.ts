@@ -13,6 +13,7 @@ import type { Request, RequestHandler } from 'express'
 import type { ExistingApplication } from '../../domain/application/application.ts'
 import type { EventStore } from '../event-store.ts'
 import type { Secrets } from '../secrets.ts'
+import { FailureBackoff, retryAfterSeconds } from '../auth-backoff.ts'
 import { checkClient } from './clients.ts'
 import type { ClientAuthInfo } from './oauth-server.ts'
 
@@ -33,16 +34,35 @@ function invalidClient(res: Parameters<RequestHandler>[1], description: string, 
   res.status(401).json({ error: 'invalid_client', error_description: description })
 }
 
-export function clientAuthentication(deps: { eventStore: EventStore; secrets: Secrets }): RequestHandler {
+/** RFC 6749 has no error for this; `temporarily_unavailable` is the nearest of its codes, with 429 and Retry-After. */
+function tooManyFailures(res: Parameters<RequestHandler>[1], seconds: number): void {
+  res.setHeader('Retry-After', String(seconds))
+  res.setHeader('Cache-Control', 'no-store')
+  res.status(429).json({ error: 'temporarily_unavailable', error_description: `Too many failed client authentications from this address or for this client: try again in ${seconds} s` })
+}
+
+export function clientAuthentication(deps: { eventStore: EventStore; secrets: Secrets; now: () => Date }): RequestHandler {
   const authenticator = new passport.Passport()
   const refusals = new WeakMap<Request, string>()
+  /** requests refused unchecked by the failure backoff: seconds to wait */
+  const throttled = new WeakMap<Request, number>()
+  const failedSecrets = new FailureBackoff(deps.now)
   type Verified = (error: unknown, user?: Express.User | false) => void
   const verify = (req: Request, clientId: string, secret: string, done: Verified): void => {
+    const address = req.ip ?? 'unknown'
+    const wait = failedSecrets.retryAfterMs(address, clientId)
+    if (wait > 0) {
+      throttled.set(req, retryAfterSeconds(wait))
+      return done(null, false)
+    }
     checkClient(deps, clientId, secret).then((check) => {
       if (!check.ok) {
+        // Only a wrong secret (or an unknown id) is a guess; an inactive application's right secret is not.
+        if (check.reason === 'Unknown client' || check.reason === 'Client authentication failed') failedSecrets.failed(address, clientId)
         refusals.set(req, check.reason)
         return done(null, false)
       }
+      failedSecrets.succeeded(clientId)
       clients.set(req, { client: check.client, public: false })
       done(null, { principal: { accountId: check.client.accountId, userId: null, applicationId: check.client.applicationId, clientId: check.client.applicationId, roles: [] } })
     }, done)
@@ -61,6 +81,8 @@ export function clientAuthentication(deps: { eventStore: EventStore; secrets: Se
     if (basic || typeof body.client_secret === 'string') {
       authenticator.authenticate(basic ? 'basic' : 'oauth2-client-password', { session: false }, (error: unknown, user: Express.User | false) => {
         if (error) return next(error)
+        const wait = throttled.get(req)
+        if (wait !== undefined) return tooManyFailures(res, wait)
         if (!user) return invalidClient(res, refusals.get(req) ?? 'Client authentication failed', basic)
         if (basic && typeof body.client_id === 'string' && body.client_id !== clients.get(req)?.client.applicationId) {
           return invalidClient(res, 'client_id does not match the authenticated client', basic)

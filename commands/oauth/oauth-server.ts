@@ -43,28 +43,14 @@ export interface Transaction {
 }
 
 const transactionTtlMs = 10 * 60 * 1000
-const scopeSeparator = [' ', ','] as unknown as string
+const scopeSeparator = [' ', ',']
 /** where client authentication leaves the client (commands/oauth/client-auth.ts) */
 const exchangeOptions = { scopeSeparator, userProperty: 'oauthClient' }
 
 export const tokenParams = (issued: IssuedTokens) => ({ expires_in: issued.expiresIn, ...(issued.scope.length ? { scope: issued.scope.join(' ') } : {}) })
 
-type Done = (error: Error | null, ...rest: unknown[]) => void
-
-// oauth2orize picks the callback's form by its arity; its typings cannot follow that, so
-// the factories are seen through one loose signature and each callback is typed here.
-type Issue = (...args: never[]) => void
-type Middleware = Parameters<ReturnType<typeof oauth2orize.createServer>['exchange']>[0]
-const grants = oauth2orize.grant as unknown as {
-  code(options: object, issue: Issue): Middleware
-  token(options: object, issue: Issue): Middleware
-}
-const exchanges = oauth2orize.exchange as unknown as {
-  code(options: object, issue: Issue): Middleware
-  password(options: object, issue: Issue): Middleware
-  refreshToken(options: object, issue: Issue): Middleware
-  clientCredentials(options: object, issue: Issue): Middleware
-}
+type Done = oauth2orize.Done
+const { grant: grants, exchange: exchanges } = oauth2orize
 
 /** Runs an async issue callback, mapping our failures to RFC 6749 errors. */
 function settle(done: Done, work: () => Promise<unknown[]>): void {
@@ -129,7 +115,7 @@ export function createOAuthServer(deps: RouteDeps) {
     return typeof query.code_challenge === 'string'
       ? { codeChallenge: query.code_challenge, codeChallengeMethod: query.code_challenge_method ?? 'plain' }
       : {}
-  } as never)
+  })
 
   // response_type=code: a single-use code bound to client, redirect URI and challenge.
   server.grant(

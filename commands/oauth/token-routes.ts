@@ -45,8 +45,8 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
   const router = Router()
   const tags = ['OAuth2']
   const authenticate = clientAuthentication(deps)
-  const oauthErrorHandler = server.errorHandler() as unknown as ErrorRequestHandler
-  const tokenEndpoint = server.token() as unknown as RequestHandler
+  const oauthErrorHandler = server.errorHandler()
+  const tokenEndpoint = server.token()
 
   /** The API text's password grant sends `email`; oauth2orize reads RFC 6749's `username`. */
   const emailAsUsername: RequestHandler = (req, _res, next) => {
@@ -89,6 +89,7 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
       200: { description: 'Tokens', schema: tokenResponse },
       400: { description: 'RFC 6749 error', schema: oauthError },
       401: { description: 'invalid_client', schema: oauthError },
+      429: { description: 'temporarily_unavailable: too many failed client authentications; Retry-After says when to try again', schema: oauthError },
     },
   })
   router.post('/oauth/token', noStore, emailAsUsername, authenticate, tokenEndpoint, tokenErrors)

@@ -17,6 +17,7 @@ import { handleCommand } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
 import type { Secrets } from '../secrets.ts'
 import type { RegisteredUser } from './credentials.ts'
+import type { Transaction } from './oauth-server.ts'
 import { splitToken } from './issue-tokens.ts'
 
 const viewsDir = new URL('./views/', import.meta.url)
@@ -91,6 +92,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** the user the SSO cookie stands for, if any */
     ssoUser?: RegisteredUser
+    /** oauth2orize's transaction, between the authorize step and the decision */
+    oauth2?: Transaction
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { Router, type Request, type Response } from 'express'
 import { z } from 'zod'
-import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
 import type { SensorReadingCorrected, SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
 import { isTimeZone, minimumBucketCount } from '../../projections/calendar-buckets.ts'
 import { historyOf } from '../../projections/reading-history.ts'
@@ -14,6 +14,7 @@ import { thingOfAccount } from '../../projections/things.ts'
 import { interpretJsonReadings } from '../../streams/cayenne/interpret.ts'
 import { createDeviceDirectory } from '../../streams/device-directory.ts'
 import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
+import { FailureBackoff, retryAfterSeconds } from '../auth-backoff.ts'
 import type { RecordedEvent } from '../event-store.ts'
 import { uuidParamOf } from '../http/requests.ts'
 import { accountOf } from '../http/tenancy.ts'
@@ -249,12 +250,14 @@ export function dataRoutes(deps: RouteDeps): Router {
       responses: {
         200: { description: 'The readings were accepted', schema: ingestResponse },
         401: { description: 'Missing or wrong MQTT credentials (WWW-Authenticate: Basic)' },
+        429: { description: 'Too many failed logins from this address or for this user name: try again after Retry-After seconds' },
         403: { description: 'The thing belongs to another account, or is deactivated or blocked' },
       },
     })
   ingestOperation('/v1.1/things/{thingId}/data', 'ingestData', 'Send readings over HTTP instead of MQTT (the Cayenne docs\' HTTP alternative)')
   ingestOperation('/things/{thingId}/data', 'ingestDataCayennePath', 'The same, at the path of the Cayenne docs (`/things/{clientID}/data`)')
 
+  const failedLogins = new FailureBackoff(deps.now)
   const ingest = async (req: Request, res: Response): Promise<void> => {
     const thingId = String(req.params.thingId)
     const credentials = basicCredentials(req)
@@ -262,12 +265,17 @@ export function dataRoutes(deps: RouteDeps): Router {
       res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
       throw new UnauthenticatedError('HTTP Basic with the MQTT username and password is required', 'invalid_credentials')
     }
+    const address = req.ip ?? 'unknown'
+    const wait = failedLogins.retryAfterMs(address, credentials.username)
+    if (wait > 0) throw new RateLimitedError(`Too many failed logins from this address or for this user name: try again in ${retryAfterSeconds(wait)} s`, retryAfterSeconds(wait))
     const verdict = await directory.authenticateDevice({ ...credentials, thingId })
     if (!verdict.ok) {
       if (verdict.code === 5) throw new ForbiddenError(`Not authorized: ${verdict.reason}`, 'not_authorized')
+      failedLogins.failed(address, credentials.username)
       res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
       throw new UnauthenticatedError(`Bad user name or password`, 'invalid_credentials')
     }
+    failedLogins.succeeded(credentials.username)
     if (!req.is('application/json') || req.body === undefined) {
       throw new ValidationError('The body must be JSON (Content-Type: application/json)', [{ field: 'body', problem: 'must be application/json' }])
     }

@@ -65,6 +65,33 @@ export async function registerUser(input: NewUser, deps: RegisterDeps, metadata:
   return handleCommand(userDecider, userStreamName(userId), command, context)
 }
 
+export type SignUpOutcome =
+  | { readonly registered: true; readonly result: Awaited<ReturnType<typeof registerUser>> }
+  | { readonly registered: false; readonly ownerId: string }
+
+/**
+ * Registers a user, or, when the address has an owner already, records the attempt on
+ * the owner's stream (the mail reactor tells them) instead of failing: for callers whose
+ * answer must not tell a registered address from a new one.
+ */
+export async function registerOrNotifyOwner(
+  input: NewUser,
+  via: 'signup_page' | 'users_api',
+  deps: RegisterDeps,
+  metadata: Omit<EventMetadata, 'time'>,
+): Promise<SignUpOutcome> {
+  try {
+    return { registered: true, result: await registerUser(input, deps, metadata) }
+  } catch (error) {
+    if (!(error instanceof ConflictError) || error.code !== 'email_taken') throw error
+    const ownerId = await userIdByEmail(deps.eventStore, input.email)
+    if (ownerId === null) throw error
+    const context = { eventStore: deps.eventStore, now: deps.now, newId: deps.newId, metadata }
+    await handleCommand(userDecider, userStreamName(ownerId), { type: 'RecordSignUpAttempt', data: { userId: ownerId, via, applicationId: input.applicationId } }, context)
+    return { registered: false, ownerId }
+  }
+}
+
 /** The user an e-mail address belongs to, straight from the log (no read-model lag). */
 export async function userIdByEmail(eventStore: EventStore, email: string): Promise<string | null> {
   const claim = await loadState(emailClaimDecider, emailClaimStreamName(email), eventStore)

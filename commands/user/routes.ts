@@ -9,6 +9,7 @@
 import { Router, type Request, type RequestHandler } from 'express'
 import { z } from 'zod'
 import { ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.ts'
+import { normalizeEmail } from '../../domain/user/email-claim.ts'
 import { userDecider, userStreamName, type UserProfile } from '../../domain/user/user.ts'
 import { toUserView, userById, userViewOf } from '../../projections/users.ts'
 import { anonymous, requestMetadata } from '../auth-deps.ts'
@@ -18,7 +19,7 @@ import { parseInput } from '../http/validate.ts'
 import { handleCommand } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { requestPasswordReset, resetPassword } from './password-reset.ts'
-import { registerUser } from './register-user.ts'
+import { registerOrNotifyOwner, registerUser } from './register-user.ts'
 import {
   createUserBody,
   forgotPasswordBody,
@@ -57,7 +58,7 @@ export function userRoutes(deps: RouteDeps): Router {
     body: createUserBody,
     responses: {
       201: { description: 'The user; the password is never returned', schema: userResponse },
-      409: { description: 'A user with this e-mail exists' },
+      409: { description: 'A user with this e-mail exists (told to management and admin tokens only; to other applications a taken address answers like a success, and its owner is e-mailed)' },
     },
   })
   router.post('/users', deps.requireBearer, async (req, res) => {
@@ -73,22 +74,50 @@ export function userRoutes(deps: RouteDeps): Router {
       }
       applicationId = principal.applicationId
     }
-    const result = await registerUser(
-      {
-        email: body.email,
-        password: body.password,
-        firstName: body.first_name,
-        lastName: body.last_name,
-        phoneNumber: body.phone_number ?? null,
-        userClassId: body.user_class_id ?? null,
-        userGroupId: body.user_group_id ?? body.user_groups_id ?? null,
-        permissionRoleId: body.permission_role_id ?? null,
-        applicationId,
-        admin: false,
-      },
-      deps,
-      metadataOf(req),
-    )
+    const newUser = {
+      email: body.email,
+      password: body.password,
+      firstName: body.first_name,
+      lastName: body.last_name,
+      phoneNumber: body.phone_number ?? null,
+      userClassId: body.user_class_id ?? null,
+      userGroupId: body.user_group_id ?? body.user_groups_id ?? null,
+      permissionRoleId: body.permission_role_id ?? null,
+      applicationId,
+      admin: false,
+    }
+    // Only management and admin tokens learn that an address is taken (409 email_taken):
+    // anyone can make an application, so to the others a taken address answers like a
+    // success, and its owner is e-mailed instead.
+    const mayLearnTaken = isAdmin(principal) || principal.roles.includes('management')
+    const outcome = mayLearnTaken
+      ? { registered: true as const, result: await registerUser(newUser, deps, metadataOf(req)) }
+      : await registerOrNotifyOwner(newUser, 'users_api', deps, metadataOf(req))
+    if (!outcome.registered) {
+      const now = deps.now().toISOString()
+      const { email: _email, password: _password, applicationId: _applicationId, admin: _admin, ...profile } = newUser
+      setRevisionTag(res, 0)
+      res.status(201).json(
+        userViewOf({
+          status: 'registered',
+          userId: deps.newId(),
+          accountId: deps.newId(),
+          email: normalizeEmail(newUser.email),
+          passwordHash: '',
+          profile,
+          applicationId,
+          admin: false,
+          credentialsVersion: 0,
+          pendingResets: [],
+          consents: {},
+          registeredAt: now,
+          updatedAt: now,
+          lastLogin: null,
+        }),
+      )
+      return
+    }
+    const { result } = outcome
     await deps.readYourWrites(result.position)
     setRevisionTag(res, result.revision)
     res.status(201).json(userViewOf(result.state))

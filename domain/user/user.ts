@@ -83,7 +83,23 @@ export type ConsentGranted = DomainEvent<
   { readonly userId: string; readonly clientId: string; readonly scope: readonly string[]; readonly at: string }
 >
 
-export type UserEvent = UserRegistered | UserUpdated | UserLoggedIn | PasswordResetRequested | PasswordChanged | ConsentGranted
+/**
+ * Someone tried to register this user's address (the sign-up page, or an application's
+ * POST /users). The answer they got looked like a success; the owner is e-mailed instead.
+ */
+export type SignUpAttempted = DomainEvent<
+  'SignUpAttempted',
+  {
+    readonly userId: string
+    readonly email: string
+    readonly firstName: string
+    readonly via: 'signup_page' | 'users_api'
+    readonly applicationId: string | null
+    readonly at: string
+  }
+>
+
+export type UserEvent = UserRegistered | UserUpdated | UserLoggedIn | PasswordResetRequested | PasswordChanged | ConsentGranted | SignUpAttempted
 
 // Commands ----------------------------------------------------------------------------
 
@@ -121,7 +137,12 @@ export type ResetPassword = Command<
 
 export type GrantConsent = Command<'GrantConsent', { readonly userId: string; readonly clientId: string; readonly scope: readonly string[] }>
 
-export type UserCommand = RegisterUser | UpdateUser | RecordLogin | RequestPasswordReset | ResetPassword | GrantConsent
+export type RecordSignUpAttempt = Command<
+  'RecordSignUpAttempt',
+  { readonly userId: string; readonly via: SignUpAttempted['data']['via']; readonly applicationId: string | null }
+>
+
+export type UserCommand = RegisterUser | UpdateUser | RecordLogin | RequestPasswordReset | ResetPassword | GrantConsent | RecordSignUpAttempt
 
 // State -------------------------------------------------------------------------------
 
@@ -270,6 +291,11 @@ export const userDecider: Decider<UserState, UserCommand, UserEvent> = {
         const scope = [...new Set([...(state.consents[command.data.clientId] ?? []), ...command.data.scope])].sort()
         return [{ type: 'ConsentGranted', data: { userId: state.userId, clientId: command.data.clientId, scope, at: now.toISOString() } }]
       }
+      case 'RecordSignUpAttempt': {
+        if (state.status !== 'registered') throw notFound(command.data.userId)
+        const { via, applicationId } = command.data
+        return [{ type: 'SignUpAttempted', data: { userId: state.userId, email: state.email, firstName: state.profile.firstName, via, applicationId, at: now.toISOString() } }]
+      }
       default:
         return unreachable(command)
     }
@@ -322,6 +348,8 @@ export const userDecider: Decider<UserState, UserCommand, UserEvent> = {
       case 'ConsentGranted':
         if (state.status !== 'registered') return state
         return { ...state, consents: { ...state.consents, [event.data.clientId]: event.data.scope } }
+      case 'SignUpAttempted':
+        return state
       default:
         return unreachable(event)
     }

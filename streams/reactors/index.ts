@@ -1,7 +1,7 @@
 /** Every reactor the server runs. Adding a side effect means adding its reactor here. */
 import type { Secrets } from '../../commands/secrets.ts'
 import type { Mailer } from './mailer.ts'
-import { passwordResetMail } from './password-reset-mail.ts'
+import { passwordResetMail, signUpAttemptMail } from './password-reset-mail.ts'
 import type { Reactor } from './reactor-runner.ts'
 import { deliveryReactors, type DeliveryReactorDeps } from './deliveries.ts'
 import { deviceCommands, type DeviceCommandsDeps } from './device-commands.ts'
@@ -16,5 +16,5 @@ export interface ReactorDeps extends DeliveryReactorDeps {
 }
 
 export function allReactors(deps: ReactorDeps): Reactor[] {
-  return [passwordResetMail(deps), ...deliveryReactors(deps), ...(deps.deviceCommands ? [deviceCommands(deps.deviceCommands)] : [])]
+  return [passwordResetMail(deps), signUpAttemptMail(deps), ...deliveryReactors(deps), ...(deps.deviceCommands ? [deviceCommands(deps.deviceCommands)] : [])]
 }

@@ -1,11 +1,13 @@
 /**
- * PasswordResetRequested → an e-mail with the reset link. The token is recomputed from
+ * The auth server's e-mails. PasswordResetRequested → an e-mail with the reset link. The token is recomputed from
  * the event's ids with the server key (it is in no event); a request older than its
  * expiry is not mailed (a late redelivery would only send a dead link).
+ * SignUpAttempted → a notice to the owner of an address someone tried to sign up with
+ * (the sign-up answered as if it worked, so it reveals nothing).
  */
 import { readFileSync } from 'node:fs'
 import Handlebars from 'handlebars'
-import type { PasswordResetRequested } from '../../domain/user/user.ts'
+import type { PasswordResetRequested, SignUpAttempted } from '../../domain/user/user.ts'
 import type { Secrets } from '../../commands/secrets.ts'
 import { resetTokenFor } from '../../commands/user/password-reset.ts'
 import type { Mailer } from './mailer.ts'
@@ -16,6 +18,8 @@ const view = (name: string, options: { noEscape?: boolean } = {}) =>
 /** plain text: nothing to escape (HTML escaping would mangle the link) */
 const text = view('password-reset.txt.hbs', { noEscape: true })
 const html = view('password-reset.html.hbs')
+const attemptText = view('sign-up-attempt.txt.hbs', { noEscape: true })
+const attemptHtml = view('sign-up-attempt.html.hbs')
 
 export interface PasswordResetMailDeps {
   readonly mailer: Mailer
@@ -39,6 +43,24 @@ export function passwordResetMail(deps: PasswordResetMailDeps) {
         subject: 'Reset your Capsicum password',
         text: text(data),
         html: html(data),
+        idempotencyKey: event.id,
+      })
+    },
+  })
+}
+
+export function signUpAttemptMail(deps: PasswordResetMailDeps) {
+  return reactor<SignUpAttempted>({
+    name: 'signUpAttemptMail',
+    canHandle: ['SignUpAttempted'],
+    async handle(event) {
+      const base = deps.publicUrl().replace(/\/+$/, '')
+      const data = { firstName: event.data.firstName, email: event.data.email, loginLink: `${base}/login`, resetLink: `${base}/forgot-password` }
+      await deps.mailer.send({
+        to: event.data.email,
+        subject: 'Someone tried to sign up with your address',
+        text: attemptText(data),
+        html: attemptHtml(data),
         idempotencyKey: event.id,
       })
     },

@@ -64,6 +64,20 @@ t.test('bearer tokens', async (t) => {
       () => `Bearer ${jwt.sign({ sub: 'u' }, privateKey, { algorithm: 'RS256', keyid: kid, issuer: 'capsicum', expiresIn: 600 })}`,
     ],
   ]
+  await t.test('a token signed with our key but without exp or iat is refused, naming the claim', async (t) => {
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    const cases: [string, string, RegExp][] = [
+      ['no exp', jwt.sign(claims, privateKey, { algorithm: 'RS256', keyid: kid, issuer: 'capsicum' }), /no expiry \(exp\)/],
+      ['no iat', jwt.sign({ ...claims, exp: nowSeconds + 600 }, privateKey, { algorithm: 'RS256', keyid: kid, issuer: 'capsicum', noTimestamp: true }), /no issue time \(iat\)/],
+      ['iat in the future', jwt.sign({ ...claims, iat: nowSeconds + 3600 }, privateKey, { algorithm: 'RS256', keyid: kid, issuer: 'capsicum', expiresIn: 7200 }), /issued in the future/],
+    ]
+    for (const [label, token, reason] of cases) {
+      const res = await listWith(`Bearer ${token}`)
+      t.equal(res.status, 401, label)
+      t.match(res.body, { error: 'invalid_token', message: reason }, `${label}: says why`)
+    }
+  })
+
   for (const [label, authorization] of refused) {
     await t.test(`refuses ${label} with 401`, async (t) => {
       const res = await listWith(authorization())

@@ -50,6 +50,30 @@ t.test('the HTTP shell', async (t) => {
     t.notMatch(res.text, /SyntaxError|node_modules/)
   })
 
+  await t.test('typographic quotes (as in the API text\'s examples) are a 400 that says so and where', async (t) => {
+    const res = await server.api<{ error: string; message: string; details: { field: string; problem: string }[] }>('POST', '/v1.1/things/types', {
+      token,
+      rawBody: '{\n  \u201Cname\u201D: \u201CGreenhouse\u201D\n}',
+      headers: { 'content-type': 'application/json' },
+    })
+    t.equal(res.status, 400)
+    t.equal(res.body.error, 'malformed_body')
+    t.match(res.body.message, /typographic quote \(\u201C\) at line 2, column 3/)
+    t.match(res.body.details, [{ field: 'body', problem: /straight quotes/ }])
+    const broken = await server.api<{ message: string }>('POST', '/v1.1/things/types', { token, rawBody: '{"name": "a",\n }', headers: { 'content-type': 'application/json' } })
+    t.match(broken.body.message, /not valid JSON at line 2, column 2/, 'other JSON faults say where too')
+  })
+
+  await t.test('a form with more than 1,000 fields is a 413 naming the limit', async (t) => {
+    const res = await server.api<{ error: string; message: string; details: { field: string; problem: string }[] }>('POST', '/v1.1/things/types', {
+      token,
+      rawBody: 'a&'.repeat(1001), // 1,001 fields within the 2 kB limit
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    t.equal(res.status, 413)
+    t.match(res.body, { error: 'too_many_fields', message: /more than 1000 fields/, details: [{ field: 'body', problem: /at most 1000 fields/ }] })
+  })
+
   await t.test('a body over BODY_LIMIT is a 413 and writes nothing', async (t) => {
     const before = (await server.api<unknown[]>('GET', '/v1.1/things/types', { token })).body.length
     const res = await server.api('POST', '/v1.1/things/types', {

@@ -61,9 +61,21 @@ function oidcConfig(server: TestServer, app: TestApp) {
   return config
 }
 
+/** The token endpoint's raw answers (openid-client lowercases token_type in what it returns). */
+function recordTokenAnswers(config: oidc.Configuration): Record<string, unknown>[] {
+  const answers: Record<string, unknown>[] = []
+  config[oidc.customFetch] = async (url, options) => {
+    const response = await fetch(url, options as RequestInit)
+    if (new URL(url).pathname === '/oauth/token') answers.push((await response.clone().json()) as Record<string, unknown>)
+    return response
+  }
+  return answers
+}
+
 t.test('openid-client completes the code flow with PKCE against us', async (t) => {
   const { server, app, user } = await setup(t)
   const config = oidcConfig(server, app)
+  const rawAnswers = recordTokenAnswers(config)
   const verifier = oidc.randomPKCECodeVerifier()
   const state = oidc.randomState()
   const url = oidc.buildAuthorizationUrl(config, {
@@ -84,7 +96,7 @@ t.test('openid-client completes the code flow with PKCE against us', async (t) =
   const tokens = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedState: state })
   t.ok(tokens.access_token, 'an access token')
   t.ok(tokens.refresh_token, 'a refresh token')
-  t.equal(tokens.token_type.toLowerCase(), 'bearer')
+  t.equal(rawAnswers.at(-1)?.token_type, 'Bearer', 'token_type is Bearer, capitalised, as RFC 6750 writes it')
   t.equal(tokens.expires_in, 3600)
   const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
   t.match(claims, { sub: user.userId, account_id: user.accountId, client_id: app.clientId, scope: 'things rules', roles: [], iss: 'capsicum' })

@@ -37,6 +37,13 @@ t.test('the token endpoint', async (t) => {
     t.equal((await server.api('GET', '/v1.1/things/types', { token: body.access_token as string })).status, 200)
   })
 
+  await t.test('token_type is Bearer, capitalised, from every grant', async (t) => {
+    const password = await passwordGrant(server, app, user)
+    const refreshed = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: password.body.refresh_token as string, client_id: app.clientId })
+    const client = await tokenRequest(server, { grant_type: 'client_credentials' }, { basic: [app.clientId, app.clientSecret] })
+    t.strictSame([password, refreshed, client].map((answer) => answer.body.token_type), ['Bearer', 'Bearer', 'Bearer'], 'password, refresh_token, client_credentials (authorization_code and implicit: oauth-code-flow.test.ts)')
+  })
+
   await t.test('the password grant takes JSON too, and RFC 6749 username', async (t) => {
     const json = await tokenRequest(server, { grant_type: 'password', email: user.email, password: user.password, client_id: app.clientId }, { json: true })
     t.equal(json.status, 200)

@@ -63,8 +63,13 @@ t.test('the pages in a real browser', async (t) => {
   await page.getByLabel('E-mail').fill('grace@example.com')
   await page.getByLabel(/Password/).fill('cobol-rules')
   await page.getByRole('button', { name: 'Sign up' }).click()
+  // The same answer for a new and a registered address: the login form with a notice (issue 15.6).
+  await page.waitForSelector('p.notice')
+  t.match(await page.textContent('p.notice'), /Log in with your new password/, 'sign-up asks to log in')
+  await page.getByLabel('Password').fill('cobol-rules')
+  await page.getByRole('button', { name: 'Log in' }).click()
   await page.waitForURL(`${server.url}/console`)
-  t.match(await page.textContent('main'), 'Logged in as grace@example.com', 'sign-up logs in and opens the console')
+  t.match(await page.textContent('main'), 'Logged in as grace@example.com', 'the new account logs in and opens the console')
 
   // Console: create an app, see its credentials once, add a redirect URI -----------------
   const app = await createAppInConsole(page, 'My dashboard')

@@ -3,7 +3,7 @@ import t from 'tap'
 import { applicationDecider, redirectUriProblem, type ApplicationEvent } from '../../domain/application/application.ts'
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.ts'
 import { authorizationCodeDecider, type AuthorizationCodeEvent } from '../../domain/oauth/authorization-code.ts'
-import { isLockedOut, loginAttemptsDecider, type LoginAttemptEvent } from '../../domain/oauth/login-attempts.ts'
+import { isLockedOut, isReserved, loginAttemptsDecider, type LoginAttemptEvent } from '../../domain/oauth/login-attempts.ts'
 import { refreshTokenDecider, type RefreshTokenEvent } from '../../domain/oauth/refresh-token-family.ts'
 import { ssoSessionDecider, sessionUser } from '../../domain/oauth/sso-session.ts'
 import { emailClaimDecider } from '../../domain/user/email-claim.ts'
@@ -171,27 +171,50 @@ t.test('an SSO session', async (t) => {
 })
 
 t.test('login attempts', async (t) => {
-  const failed = (minute: number): LoginAttemptEvent => ({ type: 'LoginFailed', data: { key: 'k', at: at(minute * 60_000).toISOString() } })
-  const fail = { type: 'RecordFailedLogin', data: { key: 'k' } } as const
-  t.test('the fifth failure within fifteen minutes locks for fifteen minutes', async (t) => {
+  const key = 'pair-k'
+  const failed = (minute: number, k = key): LoginAttemptEvent => ({ type: 'LoginFailed', data: { key: k, at: at(minute * 60_000).toISOString() } })
+  const fail = { type: 'RecordFailedLogin', data: { key, attemptId: 'a1' } } as const
+  const reserve = (attemptId: string, k = key) => ({ type: 'ReserveLoginAttempt', data: { key: k, attemptId } }) as const
+  t.test('the fifth failure of a pair within fifteen minutes locks it for fifteen minutes', async (t) => {
     const when = at(10 * 60_000)
     given(loginAttemptsDecider, when)([failed(0), failed(1), failed(2), failed(3)]).when(fail).then(t, [
-      { type: 'LoginFailed', data: { key: 'k', at: when.toISOString() } },
-      { type: 'LoginLockedOut', data: { key: 'k', at: when.toISOString(), until: new Date(when.getTime() + 15 * 60_000).toISOString() } },
+      { type: 'LoginFailed', data: { key, at: when.toISOString(), attemptId: 'a1' } },
+      { type: 'LoginLockedOut', data: { key, at: when.toISOString(), until: new Date(when.getTime() + 15 * 60_000).toISOString() } },
     ])
   })
   t.test('failures older than fifteen minutes do not count', async (t) => {
     const when = at(20 * 60_000)
-    given(loginAttemptsDecider, when)([failed(0), failed(1), failed(2), failed(3)]).when(fail).then(t, [{ type: 'LoginFailed', data: { key: 'k', at: when.toISOString() } }])
+    given(loginAttemptsDecider, when)([failed(0), failed(1), failed(2), failed(3)]).when(fail).then(t, [{ type: 'LoginFailed', data: { key, at: when.toISOString(), attemptId: 'a1' } }])
   })
-  t.test('a success clears the count', async (t) => {
-    given(loginAttemptsDecider, now)([failed(0)]).when({ type: 'RecordSuccessfulLogin', data: { key: 'k' } }).then(t, [{ type: 'LoginSucceeded', data: { key: 'k', at: now.toISOString() } }])
-    given(loginAttemptsDecider, now)([]).when({ type: 'RecordSuccessfulLogin', data: { key: 'k' } }).thenNothingHappened(t)
+  t.test('an attempt is reserved before the check, and reservations in flight count like failures', async (t) => {
+    given(loginAttemptsDecider, now)([failed(0)]).when(reserve('a1')).then(t, [{ type: 'LoginAttemptStarted', data: { key, attemptId: 'a1', at: now.toISOString() } }])
+    const inFlight = ['b1', 'b2', 'b3', 'b4', 'b5'].map((attemptId): LoginAttemptEvent => ({ type: 'LoginAttemptStarted', data: { key, attemptId, at: now.toISOString() } }))
+    given(loginAttemptsDecider, now)(inFlight).when(reserve('b6')).thenNothingHappened(t)
+    given(loginAttemptsDecider, now)(inFlight.slice(1)).when(reserve('b6')).then(t, [{ type: 'LoginAttemptStarted', data: { key, attemptId: 'b6', at: now.toISOString() } }])
+    const state = fold(loginAttemptsDecider, inFlight)
+    t.ok(isReserved(state, 'b1'))
+    t.notOk(isReserved(fold(loginAttemptsDecider, [...inFlight, { type: 'LoginSucceeded', data: { key, attemptId: 'b1', at: now.toISOString() } }]), 'b1'), 'an outcome settles it')
+  })
+  t.test('a success clears the pair and the e-mail, never the address', async (t) => {
+    const succeeded = { type: 'RecordSuccessfulLogin', data: { key, attemptId: 'a1' } } as const
+    given(loginAttemptsDecider, now)([failed(0)]).when(succeeded).then(t, [{ type: 'LoginSucceeded', data: { key, at: now.toISOString(), attemptId: 'a1' } }])
+    given(loginAttemptsDecider, now)([]).when(succeeded).thenNothingHappened(t)
+    const success = (k: string): LoginAttemptEvent => ({ type: 'LoginSucceeded', data: { key: k, at: now.toISOString(), attemptId: 'x' } })
+    t.same(fold(loginAttemptsDecider, [failed(0, 'email-e'), success('email-e')]).failures, [])
+    t.same(fold(loginAttemptsDecider, [failed(0, 'address-1.2.3.4'), success('address-1.2.3.4')]).failures.length, 1)
+  })
+  t.test('the address locks at 20 failures, the e-mail at 50 within an hour', async (t) => {
+    const many = (n: number, k: string, spacingMinutes: number) => Array.from({ length: n }, (_, i) => failed(i * spacingMinutes, k))
+    t.same(loginAttemptsDecider.decide({ type: 'RecordFailedLogin', data: { key: 'address-a', attemptId: 'z' } }, fold(loginAttemptsDecider, many(18, 'address-a', 0)), now).map((e) => e.type), ['LoginFailed'])
+    t.same(loginAttemptsDecider.decide({ type: 'RecordFailedLogin', data: { key: 'address-a', attemptId: 'z' } }, fold(loginAttemptsDecider, many(19, 'address-a', 0)), now).map((e) => e.type), ['LoginFailed', 'LoginLockedOut'])
+    const spreadOverAnHour = fold(loginAttemptsDecider, many(49, 'email-e', 1))
+    t.same(loginAttemptsDecider.decide({ type: 'RecordFailedLogin', data: { key: 'email-e', attemptId: 'z' } }, spreadOverAnHour, at(50 * 60_000)).map((e) => e.type), ['LoginFailed', 'LoginLockedOut'])
   })
   t.test('is locked until the lock ends', async (t) => {
-    const state = fold(loginAttemptsDecider, [{ type: 'LoginLockedOut', data: { key: 'k', at: now.toISOString(), until: at(15 * 60_000).toISOString() } }])
+    const state = fold(loginAttemptsDecider, [{ type: 'LoginLockedOut', data: { key, at: now.toISOString(), until: at(15 * 60_000).toISOString() } }])
     t.ok(isLockedOut(state, at(14 * 60_000)))
     t.notOk(isLockedOut(state, at(15 * 60_000)))
-    given(loginAttemptsDecider, at(60_000))([{ type: 'LoginLockedOut', data: { key: 'k', at: now.toISOString(), until: at(15 * 60_000).toISOString() } }]).when(fail).thenNothingHappened(t)
+    given(loginAttemptsDecider, at(60_000))([{ type: 'LoginLockedOut', data: { key, at: now.toISOString(), until: at(15 * 60_000).toISOString() } }]).when(fail).thenNothingHappened(t)
+    given(loginAttemptsDecider, at(60_000))([{ type: 'LoginLockedOut', data: { key, at: now.toISOString(), until: at(15 * 60_000).toISOString() } }]).when(reserve('a2')).thenNothingHappened(t)
   })
 })
