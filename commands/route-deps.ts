@@ -11,7 +11,7 @@ import type { AccessTokenIssuer } from './auth-deps.ts'
 import type { OpenApiDocument } from './http/openapi.ts'
 import type { ReadStore } from '../projections/read-store.ts'
 import type { TelemetryStream } from '../streams/telemetry-stream.ts'
-import type { AuditSigner } from './audit/routes.ts'
+import type { AuditSigner } from './audit/signer.ts'
 
 export interface RouteDeps {
   readonly eventStore: EventStore

@@ -5,7 +5,7 @@
  * checkpoints. Each change carries the log position it reflects, so an adapter that
  * cannot make the batch atomic (MongoDB) can still apply it idempotently.
  */
-import type { ReadingHistoryStore } from './reading-history.ts'
+import type { ReadingHistoryStore } from './reading-history-store.ts'
 
 export type Document = { readonly id: string } & Record<string, unknown>
 

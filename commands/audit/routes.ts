@@ -18,9 +18,6 @@ import { masked } from '../thing/history.ts'
 import { AuditChainWriter, type AuditHeadClaims } from './chain.ts'
 
 /** Signs the head of an export (adapters/tokens.ts: RS256 with the server's key, its kid in the JWKS). */
-export interface AuditSigner {
-  sign(claims: AuditHeadClaims): string
-}
 
 const isoTime = z.iso.datetime({ offset: true })
 

@@ -6,7 +6,7 @@
  * on every payload, so a re-decode uses the codec as registered now. Names compare without
  * case or surrounding blanks; a name nobody registered means the text codecs.
  */
-import type { Interpretation } from './interpret.ts'
+import type { Interpretation } from './interpretation.ts'
 import { decodeLpp } from './lpp.ts'
 
 export type PayloadCodec = (payload: Uint8Array) => Extract<Interpretation, { kind: 'readings' | 'rejected' }>

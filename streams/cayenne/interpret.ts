@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import type { Reading } from '../telemetry-message.ts'
 import { payloadCodecOf } from './codecs.ts'
+import type { Interpretation } from './interpretation.ts'
 import {
   MAX_LABEL,
   MAX_TEXT,
@@ -17,15 +18,10 @@ import {
 } from './payloads.ts'
 import type { CayenneTopic } from './topics.ts'
 
+export type { Interpretation } from './interpretation.ts'
+
 export { formatCommandPayload } from './payloads.ts'
 
-export type Interpretation =
-  | { readonly kind: 'readings'; readonly readings: readonly Reading[] }
-  | { readonly kind: 'response'; readonly seq: string; readonly ok: boolean; readonly message: string | null }
-  | { readonly kind: 'sys'; readonly key: string; readonly value: string }
-  /** not telemetry (device-bound topics): the broker routes it and nothing is recorded */
-  | { readonly kind: 'ignored' }
-  | { readonly kind: 'rejected'; readonly reason: string }
 
 /** Largest payload read on a telemetry topic. */
 export const MAX_PAYLOAD = 64 * 1024

@@ -40,7 +40,7 @@
  * variable length and no Cayenne reading shape: it is refused by name.
  */
 import type { Reading } from '../telemetry-message.ts'
-import type { Interpretation } from './interpret.ts'
+import type { Interpretation } from './interpretation.ts'
 
 export interface Field {
   readonly bytes: 1 | 2 | 3 | 4

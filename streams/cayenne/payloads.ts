@@ -18,7 +18,7 @@
  *   and `error,{seq}` (message null).
  */
 import type { Reading } from '../telemetry-message.ts'
-import type { Interpretation } from './interpret.ts'
+import type { Interpretation } from './interpretation.ts'
 
 /** Most values a multi-value payload may carry (`CAYENNE_MAX_MESSAGE_VALUES`). */
 export const MAX_VALUES = 4
