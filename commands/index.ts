@@ -20,7 +20,7 @@ import { applicationEndpoints } from './application/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
   return [
-    // in an order routerOf accepts: /v1.1/things/types and /v1.1/things/pair are not thing ids, and a wrong order fails at start
+    // one list, in an order routerOf accepts: GET /v1.1/things/types before GET /v1.1/things/{thingId}, or the start fails
     routerOf(deps, [
       ...thingTypeEndpoints(deps),
       ...provisioningEndpoints(deps),
