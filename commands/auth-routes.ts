@@ -1,6 +1,5 @@
-/** The auth server's routes: users, passwords, applications, OAuth2 and its pages. */
+/** The auth server's routes: users, passwords, OAuth2 and its pages (the application endpoints are declared with the platform's, in index.ts). */
 import type { Router } from 'express'
-import { applicationRoutes } from './application/routes.ts'
 import { authorizeRoutes } from './oauth/authorize-routes.ts'
 import { consoleRoutes } from './oauth/console-routes.ts'
 import { dashboardRoutes } from './console/routes.ts'
@@ -15,7 +14,6 @@ export function authRoutes(deps: RouteDeps): Router[] {
   const server = createOAuthServer(deps)
   return [
     userRoutes(deps),
-    applicationRoutes(deps),
     tokenRoutes(deps, server),
     metadataRoutes(deps),
     authorizeRoutes(deps, server),

@@ -3,9 +3,9 @@ import type { Router } from 'express'
 import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
 import type { EventStore } from './event-store.ts'
 import { registerThingType } from './thing-type/register-thing-type.ts'
-import { thingTypeRoutes } from './thing-type/routes.ts'
+import { thingTypeEndpoints } from './thing-type/routes.ts'
 import { mqttClientEndpoints } from './client/routes.ts'
-import { provisioningRoutes } from './provisioning/routes.ts'
+import { provisioningEndpoints } from './provisioning/routes.ts'
 import { thingEndpoints } from './thing/routes.ts'
 import { dataRoutes } from './thing/data-routes.ts'
 import { ruleEndpoints } from './rule/routes.ts'
@@ -16,15 +16,22 @@ import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 import { seedConsoleApplication } from './console/console-application.ts'
 import { auditRoutes } from './audit/routes.ts'
+import { applicationEndpoints } from './application/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
-  // thing types and provisioning before things: /v1.1/things/types and /v1.1/things/pair are not thing ids
   return [
-    thingTypeRoutes(deps),
-    provisioningRoutes(deps),
-    routerOf(deps, [...thingEndpoints(deps)]),
+    // one list, in an order routerOf accepts: GET /v1.1/things/types before GET /v1.1/things/{thingId}, or the start fails
+    routerOf(deps, [
+      ...thingTypeEndpoints(deps),
+      ...provisioningEndpoints(deps),
+      ...thingEndpoints(deps),
+      ...mqttClientEndpoints(deps),
+      ...ruleEndpoints(deps),
+      ...jobEndpoints(deps),
+      ...deliveryEndpoints(deps),
+      ...applicationEndpoints(deps),
+    ]),
     dataRoutes(deps),
-    routerOf(deps, [...mqttClientEndpoints(deps), ...ruleEndpoints(deps), ...jobEndpoints(deps), ...deliveryEndpoints(deps)]),
     auditRoutes(deps),
     ...authRoutes(deps),
   ]

@@ -33,6 +33,8 @@ export interface Reply {
   readonly revision?: number
   /** the log position of the events the request wrote: answered once the read models include it */
   readonly position?: number | null
+  /** further response headers (Cache-Control, a batch id) */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /** A handler that wrote the response itself (a CSV file, an event stream) returns this. */
@@ -60,10 +62,12 @@ export interface EndpointSpec<P extends string, QS extends z.ZodObject | undefin
   /** its defaults must be constants: an empty query string is parsed once, at start */
   readonly query?: QS
   readonly body?: BS
+  /** the body as the document shows it, when it differs from what `body` validates (multipart: the file is not in req.body) */
+  readonly documentedBody?: z.ZodType
   /** an absent body is taken as `{}` (every field of the body is optional) */
   readonly bodyOptional?: boolean
-  /** the write applies only to the revision named by If-Match (412 otherwise) */
-  readonly ifMatch?: boolean
+  /** the write applies only to the revision named by If-Match (412 otherwise); an object words the header's description */
+  readonly ifMatch?: boolean | { readonly description: string }
   readonly headers?: OperationSpec['headers']
   /** middleware that runs after authentication, before the body is validated (uploads, other authentication) */
   readonly before?: readonly RequestHandler[]
@@ -87,14 +91,16 @@ const preconditionFailed: ResponseSpec = { description: 'If-Match no longer hold
 
 /** The OpenAPI operation of an endpoint. */
 export function operationOf({ spec }: Endpoint): OperationSpec {
-  const { auth, roles: _roles, params, query, body, bodyOptional: _bodyOptional, ifMatch, headers, before: _before, handle: _handle, responses, ...rest } = spec
+  const { auth, roles: _roles, params, query, body, documentedBody, bodyOptional: _bodyOptional, ifMatch, headers, before: _before, handle: _handle, responses, ...rest } = spec
   return {
     ...rest,
     secured: auth === 'bearer',
     ...(params ? { pathParams: Object.fromEntries(Object.entries<UuidParam>(params).map(([name, p]) => [name, p.description])) } : {}),
     ...(query ? { query } : {}),
-    ...(body ? { body } : {}),
-    ...(ifMatch || headers ? { headers: [...(ifMatch ? [ifMatchHeader] : []), ...(headers ?? [])] } : {}),
+    ...(documentedBody ?? body ? { body: documentedBody ?? body } : {}),
+    ...(ifMatch || headers
+      ? { headers: [...(ifMatch ? [ifMatch === true ? ifMatchHeader : { ...ifMatchHeader, description: ifMatch.description }] : []), ...(headers ?? [])] }
+      : {}),
     responses: ifMatch ? { ...responses, 412: responses[412] ?? preconditionFailed } : responses,
   }
 }
@@ -158,18 +164,22 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
     const queryOf = (req: Request): unknown =>
       !spec.query ? undefined : Object.keys(req.query).length === 0 && emptyQuery?.success ? emptyQuery.data : parseInput(spec.query, req.query, 'query')
     const handler: RequestHandler = async (req, res) => {
+      // validated in this order: the path parameters, the body, the query
+      const pathParams = Object.fromEntries(params.map(([name, param]) => [name, uuidParamOf(req, name, param.notFound)]))
+      const body: unknown = spec.body ? parseInput(spec.body, spec.bodyOptional ? (req.body ?? {}) : req.body) : undefined
       const input: EndpointInput<string, unknown, unknown> = {
         req,
         res,
-        params: Object.fromEntries(params.map(([name, param]) => [name, uuidParamOf(req, name, param.notFound)])),
+        params: pathParams,
         query: queryOf(req),
-        body: spec.body ? parseInput(spec.body, spec.bodyOptional ? (req.body ?? {}) : req.body) : undefined,
+        body,
         context: () => commandContextOf(deps, req, spec.ifMatch ? ifMatchRevision(req) : undefined),
       }
       const reply = await spec.handle(input as Parameters<typeof spec.handle>[0])
       if (reply === written) return
       if (reply.position !== undefined) await deps.readYourWrites(reply.position)
       if (reply.revision !== undefined) setRevisionTag(res, reply.revision)
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value)
       res.status(reply.status ?? 200)
       if (reply.body === undefined) res.end()
       else res.json(reply.body)

@@ -1,22 +1,23 @@
 /** Batch and CSV provisioning, a batch's devices, and pairing. */
-import { Router, type Request, type RequestHandler, type Response } from 'express'
+import type { Request, RequestHandler, Response } from 'express'
 import multer from 'multer'
 import { z } from 'zod'
 import { ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../domain/errors.ts'
 import { genericThingTypeId } from '../../domain/thing-type/thing-type.ts'
-import { devicesOfBatch, toProvisionedDeviceView, type ProvisionedDeviceView } from '../../projections/provisioned-devices.ts'
+import { devicesOfBatch, toProvisionedDeviceView } from '../../projections/provisioned-devices.ts'
 import { thingViewOf } from '../../projections/things.ts'
 import { principalOf } from '../http/auth.ts'
-import { commandContextOf } from '../http/requests.ts'
-import { setRevisionTag } from '../http/etag.ts'
+import { endpoint, uuidParam, written, type Endpoint, type Reply } from '../http/endpoint.ts'
 import { accountOf } from '../http/tenancy.ts'
-import { parseInput } from '../http/validate.ts'
+import type { CommandContext } from '../handle-command.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { thingResponse } from '../thing/schemas.ts'
 import { devicesToCsv, maxCsvBytes, parseProvisioningCsv } from './csv.ts'
 import { pairThing } from './pair-thing.ts'
 import { provisionBatch, serialQueue, type BatchRequest, type BatchResult } from './provision-batch.ts'
 import { batchBody, batchQuery, csvFormFields, pairThingBody, provisionedDeviceResponse } from './schemas.ts'
+
+const batchNotFound = (id: string) => new NotFoundError(`Provisioning batch ${id} not found`, 'batch_not_found')
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/
 
@@ -46,12 +47,16 @@ function uploadError(error: unknown): Error {
   return new ValidationError('The upload is not valid multipart/form-data', [{ field: 'file', problem: 'must be sent as multipart/form-data' }], 'malformed_body')
 }
 
-export function provisioningRoutes(deps: RouteDeps): Router {
-  const router = Router()
+/** Pairing takes a user's token; checked before the body is read. */
+const requireUserToken: RequestHandler = (req, _res, next) => {
+  if (!principalOf(req).userId) return next(new ForbiddenError('Pairing needs a user\'s token: log in as the user who owns the device', 'user_token_required'))
+  next()
+}
+
+export function provisioningEndpoints(deps: RouteDeps): Endpoint[] {
   const tags = ['Provisioning']
   const serialize = serialQueue()
   const batchDeps = { eventStore: deps.eventStore, readStore: deps.readStore, readYourWrites: deps.readYourWrites, serialize }
-  const contextOf = (req: Request) => commandContextOf(deps, req)
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: maxCsvBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 50 },
@@ -59,12 +64,13 @@ export function provisioningRoutes(deps: RouteDeps): Router {
   const receiveFile: RequestHandler = (req, res, next) => {
     upload(req, res, (error: unknown) => next(error ? uploadError(error) : undefined))
   }
-  const answer = (res: Response, result: BatchResult, dryRun: boolean, csv: boolean): void => {
-    res.setHeader('X-Batch-Id', result.batchId)
-    if (!result.created && !dryRun) res.setHeader('Idempotent-Replayed', 'true')
-    res.status(dryRun ? 200 : 201)
-    if (csv) res.type('text/csv').send(devicesToCsv(result.devices))
-    else res.json(result.devices)
+  /** The devices as JSON, or written as a CSV file. */
+  const answer = (res: Response, result: BatchResult, dryRun: boolean, csv: boolean): Reply | typeof written => {
+    const headers = { 'X-Batch-Id': result.batchId, ...(!result.created && !dryRun ? { 'Idempotent-Replayed': 'true' } : {}) }
+    const status = dryRun ? 200 : 201
+    if (!csv) return { status, body: result.devices, headers }
+    res.set(headers).status(status).type('text/csv').send(devicesToCsv(result.devices))
+    return written
   }
   const batchResponses = {
     200: { description: 'dry_run: the batch is valid; nothing was provisioned', schema: z.array(provisionedDeviceResponse), alternatives: { 'text/csv': z.string() } },
@@ -80,143 +86,116 @@ export function provisioningRoutes(deps: RouteDeps): Router {
     name: 'Idempotency-Key',
     description: 'a retry with the same key and request returns the first answer and provisions nothing more',
   }
-
-  deps.openapi.add({
-    method: 'post',
-    path: '/v1.1/things/registry/batch',
-    operationId: 'provisionBatch',
-    summary: 'Batch provision devices of a single type (up to 500; all or nothing)',
-    tags,
-    secured: true,
-    query: batchQuery,
-    headers: [idempotencyHeader],
-    body: batchBody,
-    responses: batchResponses,
-  })
-  router.post('/v1.1/things/registry/batch', deps.requireBearer, async (req, res) => {
-    const body = parseInput(batchBody, req.body ?? {})
-    const query = parseInput(batchQuery, req.query, 'query')
-    const hardwareIds = body.hardware_ids
-    if (hardwareIds === undefined && body.count === undefined) {
-      throw new ValidationError('Send count, hardware_ids, or both', [{ field: 'count', problem: 'is required when hardware_ids is not sent' }])
-    }
-    if (hardwareIds !== undefined && body.count !== undefined && hardwareIds.length !== body.count) {
-      throw new ValidationError(`count is ${body.count} but hardware_ids has ${hardwareIds.length} entries`, [
-        { field: 'count', problem: `must equal the length of hardware_ids (${hardwareIds.length})` },
-      ])
-    }
-    if (hardwareIds !== undefined && hardwareIds.length === 0) {
-      throw new ValidationError('hardware_ids is empty', [{ field: 'hardware_ids', problem: 'must not be empty' }])
-    }
-    const deviceTypeId = body.device_type_id ?? genericThingTypeId
-    const codec = body.codec ?? null
-    const rows: BatchRequest['rows'] = (hardwareIds ?? Array.from({ length: body.count ?? 0 }, () => null)).map((hardwareId, i) => ({
-      hardwareId,
-      deviceTypeId,
-      codec,
-      fieldNames: { hardwareId: `hardware_ids[${i}]`, deviceTypeId: 'device_type_id' },
-    }))
-    const dryRun = query.dry_run ?? body.dry_run ?? false
-    const result = await provisionBatch(
-      {
-        accountId: accountOf(req),
-        applicationId: principalOf(req).applicationId,
-        source: 'batch',
-        rows,
-        idempotencyKey: idempotencyKeyOf(req),
-        dryRun,
-      },
+  const provision = (req: Request, source: 'batch' | 'csv', rows: BatchRequest['rows'], dryRun: boolean, context: CommandContext) =>
+    provisionBatch(
+      { accountId: accountOf(req), applicationId: principalOf(req).applicationId, source, rows, idempotencyKey: idempotencyKeyOf(req), dryRun },
       batchDeps,
-      contextOf(req),
+      context,
     )
-    answer(res, result, dryRun, body.response_csv ?? false)
-  })
 
-  deps.openapi.add({
-    method: 'post',
-    path: '/v1.1/things/registry/csv',
-    operationId: 'provisionCsv',
-    summary: 'Batch provision devices of several types from a CSV file (up to 500 rows; all or nothing)',
-    description:
-      'multipart/form-data with the file in field `file`: a header line naming `hardware_id` (required), `device_type_id`, `codec` in any order ' +
-      '(other columns are ignored), then one device per line. Errors name rows by their line in the file (the header is line 1).',
-    tags,
-    secured: true,
-    query: batchQuery,
-    headers: [idempotencyHeader],
-    body: z.object({
-      file: z.string().meta({ format: 'binary' }).describe('the CSV file'),
-      response_csv: z.enum(['true', 'false']).optional(),
-      dry_run: z.enum(['true', 'false']).optional(),
+  return [
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things/registry/batch',
+      operationId: 'provisionBatch',
+      summary: 'Batch provision devices of a single type (up to 500; all or nothing)',
+      tags,
+      auth: 'bearer',
+      query: batchQuery,
+      headers: [idempotencyHeader],
+      body: batchBody,
+      bodyOptional: true,
+      responses: batchResponses,
+      async handle({ req, res, body, query, context }) {
+        const hardwareIds = body.hardware_ids
+        if (hardwareIds === undefined && body.count === undefined) {
+          throw new ValidationError('Send count, hardware_ids, or both', [{ field: 'count', problem: 'is required when hardware_ids is not sent' }])
+        }
+        if (hardwareIds !== undefined && body.count !== undefined && hardwareIds.length !== body.count) {
+          throw new ValidationError(`count is ${body.count} but hardware_ids has ${hardwareIds.length} entries`, [
+            { field: 'count', problem: `must equal the length of hardware_ids (${hardwareIds.length})` },
+          ])
+        }
+        if (hardwareIds !== undefined && hardwareIds.length === 0) {
+          throw new ValidationError('hardware_ids is empty', [{ field: 'hardware_ids', problem: 'must not be empty' }])
+        }
+        const deviceTypeId = body.device_type_id ?? genericThingTypeId
+        const codec = body.codec ?? null
+        const rows: BatchRequest['rows'] = (hardwareIds ?? Array.from({ length: body.count ?? 0 }, () => null)).map((hardwareId, i) => ({
+          hardwareId,
+          deviceTypeId,
+          codec,
+          fieldNames: { hardwareId: `hardware_ids[${i}]`, deviceTypeId: 'device_type_id' },
+        }))
+        const dryRun = query.dry_run ?? body.dry_run ?? false
+        return answer(res, await provision(req, 'batch', rows, dryRun, context()), dryRun, body.response_csv ?? false)
+      },
     }),
-    bodyMediaTypes: ['multipart/form-data'],
-    responses: batchResponses,
-  })
-  router.post('/v1.1/things/registry/csv', deps.requireBearer, receiveFile, async (req, res) => {
-    const fields = parseInput(csvFormFields, req.body ?? {})
-    const query = parseInput(batchQuery, req.query, 'query')
-    if (!req.file) {
-      throw new ValidationError('Send the CSV file as multipart/form-data in the field "file"', [{ field: 'file', problem: 'is required' }])
-    }
-    const rows = parseProvisioningCsv(req.file.buffer)
-    const dryRun = query.dry_run ?? fields.dry_run ?? false
-    const result = await provisionBatch(
-      {
-        accountId: accountOf(req),
-        applicationId: principalOf(req).applicationId,
-        source: 'csv',
-        rows,
-        idempotencyKey: idempotencyKeyOf(req),
-        dryRun,
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things/registry/csv',
+      operationId: 'provisionCsv',
+      summary: 'Batch provision devices of several types from a CSV file (up to 500 rows; all or nothing)',
+      description:
+        'multipart/form-data with the file in field `file`: a header line naming `hardware_id` (required), `device_type_id`, `codec` in any order ' +
+        '(other columns are ignored), then one device per line. Errors name rows by their line in the file (the header is line 1).',
+      tags,
+      auth: 'bearer',
+      before: [receiveFile],
+      query: batchQuery,
+      headers: [idempotencyHeader],
+      body: csvFormFields,
+      bodyOptional: true,
+      documentedBody: z.object({
+        file: z.string().meta({ format: 'binary' }).describe('the CSV file'),
+        response_csv: z.enum(['true', 'false']).optional(),
+        dry_run: z.enum(['true', 'false']).optional(),
+      }),
+      bodyMediaTypes: ['multipart/form-data'],
+      responses: batchResponses,
+      async handle({ req, res, body: fields, query, context }) {
+        if (!req.file) {
+          throw new ValidationError('Send the CSV file as multipart/form-data in the field "file"', [{ field: 'file', problem: 'is required' }])
+        }
+        const rows = parseProvisioningCsv(req.file.buffer)
+        const dryRun = query.dry_run ?? fields.dry_run ?? false
+        return answer(res, await provision(req, 'csv', rows, dryRun, context()), dryRun, fields.response_csv ?? false)
       },
-      batchDeps,
-      contextOf(req),
-    )
-    answer(res, result, dryRun, fields.response_csv ?? false)
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/registry/batch/{batchId}',
-    operationId: 'getProvisioningBatch',
-    summary: 'The devices of a provisioning batch and whether each is paired (beyond the API text)',
-    tags,
-    secured: true,
-    pathParams: { batchId: 'the X-Batch-Id of the provisioning answer' },
-    responses: { 200: { description: 'The batch\'s devices', schema: z.array(provisionedDeviceResponse) } },
-  })
-  router.get('/v1.1/things/registry/batch/:batchId', deps.requireBearer, async (req, res) => {
-    const batchId = String(req.params.batchId)
-    const devices: ProvisionedDeviceView[] = z.uuid().safeParse(batchId).success
-      ? (await devicesOfBatch(deps.readStore, accountOf(req), batchId)).map(toProvisionedDeviceView)
-      : []
-    if (devices.length === 0) throw new NotFoundError(`Provisioning batch ${batchId} not found`, 'batch_not_found')
-    res.json(devices)
-  })
-
-  deps.openapi.add({
-    method: 'post',
-    path: '/v1.1/things/pair',
-    operationId: 'pairThing',
-    summary: 'Pair a provisioned device with the user\'s account (needs a user token)',
-    tags,
-    secured: true,
-    body: pairThingBody,
-    responses: {
-      200: { description: 'The device, now an ACTIVE thing of the user\'s account', schema: thingResponse, headers: { ETag: 'revision' } },
-      409: { description: 'The device is already paired' },
-    },
-  })
-  router.post('/v1.1/things/pair', deps.requireBearer, async (req, res) => {
-    const principal = principalOf(req)
-    if (!principal.userId) throw new ForbiddenError('Pairing needs a user\'s token: log in as the user who owns the device', 'user_token_required')
-    const body = parseInput(pairThingBody, req.body)
-    const result = await pairThing(body, accountOf(req), principal.userId, deps.readStore, contextOf(req))
-    await deps.readYourWrites(result.position)
-    if (!result.state.exists) throw new Error('thing was not paired')
-    setRevisionTag(res, result.revision)
-    res.json(thingViewOf(result.state))
-  })
-
-  return router
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/registry/batch/{batchId}',
+      operationId: 'getProvisioningBatch',
+      summary: 'The devices of a provisioning batch and whether each is paired (beyond the API text)',
+      tags,
+      auth: 'bearer',
+      params: { batchId: uuidParam('the X-Batch-Id of the provisioning answer', batchNotFound) },
+      responses: { 200: { description: 'The batch\'s devices', schema: z.array(provisionedDeviceResponse) } },
+      async handle({ req, params }) {
+        const devices = (await devicesOfBatch(deps.readStore, accountOf(req), params.batchId)).map(toProvisionedDeviceView)
+        if (devices.length === 0) throw batchNotFound(params.batchId)
+        return { body: devices }
+      },
+    }),
+    endpoint({
+      method: 'post',
+      path: '/v1.1/things/pair',
+      operationId: 'pairThing',
+      summary: 'Pair a provisioned device with the user\'s account (needs a user token)',
+      tags,
+      auth: 'bearer',
+      before: [requireUserToken],
+      body: pairThingBody,
+      responses: {
+        200: { description: 'The device, now an ACTIVE thing of the user\'s account', schema: thingResponse, headers: { ETag: 'revision' } },
+        409: { description: 'The device is already paired' },
+      },
+      async handle({ req, body, context }) {
+        const result = await pairThing(body, accountOf(req), principalOf(req).userId!, deps.readStore, context())
+        await deps.readYourWrites(result.position)
+        if (!result.state.exists) throw new Error('thing was not paired')
+        return { body: thingViewOf(result.state), revision: result.revision }
+      },
+    }),
+  ]
 }
