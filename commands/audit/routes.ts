@@ -15,7 +15,7 @@ import { accountOf } from '../http/tenancy.ts'
 import { parseInput } from '../http/validate.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { masked } from '../thing/history.ts'
-import { AuditChainWriter, type AuditHeadClaims } from './chain.ts'
+import { AuditChainWriter } from './chain.ts'
 
 /** Signs the head of an export (adapters/tokens.ts: RS256 with the server's key, its kid in the JWKS). */
 
