@@ -14,7 +14,8 @@ import { isIP, type LookupFunction } from 'node:net'
 import ipaddr from 'ipaddr.js'
 import type { HttpPushSpec } from '../domain/automation/effects.ts'
 import type { AttemptResult } from '../domain/delivery/delivery.ts'
-import { resultOfStatus, type HttpPusher } from '../streams/reactors/delivery-ports.ts'
+import type { HttpPusher } from '../streams/reactors/delivery-ports.ts'
+import { resultOfStatus } from '../domain/delivery/delivery.ts'
 
 export interface ResolvedAddress {
   readonly address: string

@@ -308,3 +308,14 @@ export const deliveryDecider: Decider<DeliveryState, DeliveryCommand, DeliveryEv
     }
   },
 }
+
+/** HTTP statuses worth another attempt: timeouts, rate limits, the server's own trouble. */
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500
+}
+
+/** The result of an HTTP answer: 2xx succeeded, retryable statuses failed, the rest rejected. */
+export function resultOfStatus(status: number, error: string | null): AttemptResult {
+  if (status >= 200 && status < 300) return { outcome: 'succeeded', statusCode: status, error: null }
+  return { outcome: retryableStatus(status) ? 'failed' : 'rejected', statusCode: status, error: error ?? `HTTP ${status}` }
+}
