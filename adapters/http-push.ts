@@ -14,7 +14,7 @@ import { isIP, type LookupFunction } from 'node:net'
 import ipaddr from 'ipaddr.js'
 import type { HttpPushSpec } from '../domain/automation/effects.ts'
 import type { AttemptResult } from '../domain/delivery/delivery.ts'
-import type { HttpPusher } from '../streams/reactors/delivery-ports.ts'
+import type { HttpPusher } from '../domain/ports/delivery-ports.ts'
 import { resultOfStatus } from '../domain/delivery/delivery.ts'
 
 export interface ResolvedAddress {

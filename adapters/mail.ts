@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { Transporter } from 'nodemailer'
-import type { MailMessage, Mailer } from '../streams/reactors/mailer.ts'
+import type { MailMessage, Mailer } from '../domain/ports/mailer.ts'
 import type { Config } from './config.ts'
 
 export function createMailer(config: Config, logger: Logger): Mailer {

@@ -10,9 +10,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Request, RequestHandler } from 'express'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { EventStore } from '../commands/event-store.ts'
-import type { Instruments } from '../commands/instruments.ts'
-import type { TelemetryStream } from '../streams/telemetry-stream.ts'
+import type { EventStore } from '../domain/ports/event-store.ts'
+import type { Instruments } from '../domain/ports/instruments.ts'
+import type { TelemetryStream } from '../domain/ports/telemetry-stream.ts'
 
 /** How far one follower of the event log has read: its checkpoint's position. */
 export interface FollowerPosition {

@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { SecretBox } from '../commands/secret-box.ts'
+import type { SecretBox } from '../domain/ports/secret-box.ts'
 import type { Config } from './config.ts'
 
 const version = 'v1'

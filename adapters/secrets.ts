@@ -5,7 +5,7 @@
  * derived tokens and CSRF values.
  */
 import { createHash, createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual, type KeyObject } from 'node:crypto'
-import type { Secrets } from '../commands/secrets.ts'
+import type { Secrets } from '../domain/ports/secrets.ts'
 
 const cost = { N: 2 ** 15, r: 8, p: 1 }
 const keyLength = 32

@@ -4,8 +4,8 @@
  * in reverse, on shutdown and on a failed start alike (then what had started, and whatever part
  * of the failing one did).
  */
-import type { Logger } from '../commands/logger.ts'
-import type { LogFollower } from '../commands/log-follower.ts'
+import type { Logger } from '../domain/ports/logger.ts'
+import type { LogFollower } from '../projections/log-follower.ts'
 import type { HealthCheck } from '../commands/http/app.ts'
 
 export interface Service {

@@ -5,7 +5,7 @@
  * reactor records SMS notifications as undeliverable.
  */
 import type { AttemptResult } from '../domain/delivery/delivery.ts'
-import type { SmsMessage, SmsSender } from '../streams/reactors/delivery-ports.ts'
+import type { SmsMessage, SmsSender } from '../domain/ports/delivery-ports.ts'
 import { resultOfStatus } from '../domain/delivery/delivery.ts'
 import type { Config } from './config.ts'
 

@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express'
 import type { Role } from './http/auth.ts'
-import type { Actor, EventMetadata } from './event-store.ts'
+import type { Actor, EventMetadata } from '../domain/ports/event-store.ts'
 
 export interface AccessTokenClaims {
   readonly sub: string

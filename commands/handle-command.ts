@@ -7,8 +7,8 @@
  */
 import type { Command, Decider, DomainEvent } from '../domain/decider.ts'
 import { ConcurrencyError, PreconditionFailedError } from '../domain/errors.ts'
-import type { EventMetadata, EventStore, EventToAppend } from './event-store.ts'
-import { foldRecorded } from './fold-events.ts'
+import type { EventMetadata, EventStore, EventToAppend } from '../domain/ports/event-store.ts'
+import { foldRecorded } from '../domain/fold-events.ts'
 
 export interface CommandContext {
   readonly eventStore: EventStore

@@ -1,7 +1,7 @@
 /** Every resource's routes, and the writes the server makes on its own at start. */
 import type { Router } from 'express'
 import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
-import type { EventStore } from './event-store.ts'
+import type { EventStore } from '../domain/ports/event-store.ts'
 import { registerThingType } from './thing-type/register-thing-type.ts'
 import { thingTypeEndpoints } from './thing-type/routes.ts'
 import { mqttClientEndpoints } from './client/routes.ts'

@@ -4,8 +4,8 @@
  * cannot wait for a read model.
  */
 import type { Command, Decider, DomainEvent } from '../domain/decider.ts'
-import { foldRecorded } from './fold-events.ts'
-import type { EventStore } from './event-store.ts'
+import { foldRecorded } from '../domain/fold-events.ts'
+import type { EventStore } from '../domain/ports/event-store.ts'
 
 export async function loadState<State, Event extends DomainEvent>(
   decider: Decider<State, Command, Event>,

@@ -3,15 +3,15 @@
  * the environment, open connections or import adapters: they get their ports here.
  */
 import type { RequestHandler } from 'express'
-import type { EventStore } from './event-store.ts'
-import type { FollowerRegistry } from './log-follower.ts'
-import type { SecretBox } from './secret-box.ts'
-import type { Secrets } from './secrets.ts'
+import type { EventStore } from '../domain/ports/event-store.ts'
+import type { FollowerRegistry } from '../projections/log-follower.ts'
+import type { SecretBox } from '../domain/ports/secret-box.ts'
+import type { Secrets } from '../domain/ports/secrets.ts'
 import type { AccessTokenIssuer } from './auth-deps.ts'
 import type { OpenApiDocument } from './http/openapi.ts'
-import type { ReadStore } from '../projections/read-store.ts'
-import type { TelemetryStream } from '../streams/telemetry-stream.ts'
-import type { AuditSigner } from './audit/signer.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
+import type { TelemetryStream } from '../domain/ports/telemetry-stream.ts'
+import type { AuditSigner } from '../domain/ports/audit-signer.ts'
 
 export interface RouteDeps {
   readonly eventStore: EventStore

@@ -4,7 +4,7 @@
  */
 import type { ApplicationEvent, ApplicationState, ApplicationStatus } from '../domain/application/application.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface RedirectView {
   readonly id: string

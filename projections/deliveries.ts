@@ -16,7 +16,7 @@ import { unreachable } from '../domain/decider.ts'
 import { deliveryEventTypes } from '../domain/delivery/delivery.ts'
 import type { JsonValue } from '../domain/thing/thing.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface DeliveryAttemptView {
   readonly attempt: number

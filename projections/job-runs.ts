@@ -6,7 +6,7 @@
  */
 import type { JobEvent } from '../domain/job/job.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface JobRunDocument {
   readonly id: string

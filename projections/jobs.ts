@@ -7,7 +7,7 @@ import { nextRuntimeAfterRun, type ExistingJob, type JobDefinition, type JobEven
 import type { JobConfig } from '../domain/job/schedule.ts'
 import type { JsonValue } from '../domain/thing/thing.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface JobConfigView {
   readonly type: JobConfig['type']

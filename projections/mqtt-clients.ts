@@ -4,7 +4,7 @@
  */
 import type { MqttClientEvent } from '../domain/mqtt-client/mqtt-client.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface MqttClientDocument {
   readonly id: string

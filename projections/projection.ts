@@ -5,8 +5,8 @@
  * rebuilds that read model from the start of the log.
  */
 import type { DomainEvent } from '../domain/decider.ts'
-import type { RecordedEvent } from '../commands/event-store.ts'
-import type { Document } from './read-store.ts'
+import type { RecordedEvent } from '../domain/ports/event-store.ts'
+import type { Document } from '../domain/ports/read-store.ts'
 
 export interface Projection<E extends DomainEvent = DomainEvent, D extends Document = Document> {
   /** also the checkpoint's name */

@@ -6,7 +6,7 @@
 import { hardwareKey, type ProvisioningEvent } from '../domain/provisioning/provisioning.ts'
 import type { ThingPaired } from '../domain/thing/thing.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface ProvisionedDeviceView {
   readonly id: string

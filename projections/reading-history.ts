@@ -6,16 +6,16 @@
  * the read models), fed from the event log by its own projector with its own checkpoint.
  * Buckets and aggregates are computed here, from the points in time order.
  */
-import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
-import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
+import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts'
+import { checkpointDistance, LogFollower, type FollowerRegistry } from './log-follower.ts'
 import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
-import type { Logger } from '../commands/logger.ts'
+import type { Logger } from '../domain/ports/logger.ts'
 import { PositionWaiters } from './position-waiters.ts'
-import type { AggregateFunction, BucketValue, HistoryPoint, ReadingHistoryStore, ReadingValue, SeriesRange, StoredPoint } from './reading-history-store.ts'
+import type { AggregateFunction, BucketValue, HistoryPoint, ReadingHistoryStore, ReadingValue, SeriesRange, StoredPoint } from '../domain/ports/read-store.ts'
 
-export { aggregateFunctions } from './reading-history-store.ts'
-export type { AggregateFunction, BucketValue, HistoryPoint, PointQuery, ReadingHistoryStore, ReadingValue, SeriesRange, StoredPoint } from './reading-history-store.ts'
+export { aggregateFunctions } from '../domain/ports/read-store.ts'
+export type { AggregateFunction, BucketValue, HistoryPoint, PointQuery, ReadingHistoryStore, ReadingValue, SeriesRange, StoredPoint } from '../domain/ports/read-store.ts'
 
 export const readingHistoryName = 'readingHistory'
 /** Bump when the points change shape: the projector then rebuilds them. */

@@ -10,7 +10,7 @@ import type { JsonValue } from '../domain/thing/thing.ts'
 import type { ComparisonOperator, TriggersCondition } from '../domain/rule/conditions.ts'
 import { ruleDecider, ruleEventTypes, type ExistingRule, type RuleDefinition, type RuleEvent } from '../domain/rule/rule.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export type RuleDocument = {
   readonly id: string

@@ -6,12 +6,12 @@
  * read model already holds is skipped by position. A projection whose version changed
  * is rebuilt from the start.
  */
-import type { Logger } from '../commands/logger.ts'
-import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
-import { checkpointDistance, LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
-import { eventUpcasters } from '../commands/fold-events.ts'
+import type { Logger } from '../domain/ports/logger.ts'
+import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts'
+import { checkpointDistance, LogFollower, type FollowerRegistry } from './log-follower.ts'
+import { eventUpcasters } from '../domain/fold-events.ts'
 import type { AnyProjection } from './projection.ts'
-import type { Checkpoint, Document, ReadStore } from './read-store.ts'
+import type { Checkpoint, Document, ReadStore } from '../domain/ports/read-store.ts'
 import { PositionWaiters } from './position-waiters.ts'
 
 export interface ProjectionRunnerOptions {

@@ -4,7 +4,7 @@
  */
 import { commandStateOf, type CommandState, type ThingEvent } from '../domain/thing/thing.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface ThingCommandView {
   readonly id: string

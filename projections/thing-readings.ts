@@ -5,7 +5,7 @@
  */
 import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface ThingReadingDocument {
   readonly id: string

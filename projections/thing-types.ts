@@ -9,7 +9,7 @@ import {
   type ThingTypeState,
 } from '../domain/thing-type/thing-type.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface ThingTypeView {
   readonly id: string

@@ -7,7 +7,7 @@
 import type { ExistingThing, ThingEvent, ThingProperties, ThingStatus } from '../domain/thing/thing.ts'
 import type { TelemetryEvent } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface ThingView {
   readonly id: string

@@ -5,7 +5,7 @@
  */
 import type { UserEvent, UserState } from '../domain/user/user.ts'
 import { projection } from './projection.ts'
-import type { ReadStore } from './read-store.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
 
 export interface UserView {
   readonly id: string

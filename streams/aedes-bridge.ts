@@ -9,17 +9,17 @@
  * or the official test clients can address other things of the same account, and
  * nobody can reach another account's topics.
  */
-import type { Logger } from '../commands/logger.ts'
-import type { EventStore, RecordedEvent } from '../commands/event-store.ts'
-import { LogFollower, type FollowerRegistry } from '../commands/log-follower.ts'
+import type { Logger } from '../domain/ports/logger.ts'
+import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../projections/log-follower.ts'
 import type { CommandOutcomeReport } from '../commands/thing/record-command-outcome.ts'
 import type { MqttClientSecretRotated } from '../domain/mqtt-client/mqtt-client.ts'
 import type { ThingDeactivated, ThingUpdated } from '../domain/thing/thing.ts'
-import { interpretPublish, type Interpretation } from './cayenne/interpret.ts'
-import { parseTopic, type CayenneTopic } from './cayenne/topics.ts'
-import type { DeviceDirectory, DeviceThing } from './device-directory.ts'
-import type { TelemetryMessage } from './telemetry-message.ts'
-import type { TelemetryRecordToProduce } from './telemetry-stream.ts'
+import { interpretPublish, type Interpretation } from '../domain/cayenne/interpret.ts'
+import { parseTopic, type CayenneTopic } from '../domain/cayenne/topics.ts'
+import type { DeviceDirectory, DeviceThing } from '../projections/device-directory.ts'
+import type { TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
+import type { TelemetryRecordToProduce } from '../domain/ports/telemetry-stream.ts'
 
 /** One authenticated connection. */
 export interface DeviceSession {

@@ -14,15 +14,15 @@
  *
  * The clock and the timer are injected, so tests move time without sleeping.
  */
-import type { Logger } from '../commands/logger.ts'
+import type { Logger } from '../domain/ports/logger.ts'
 import { jobDecider, jobStreamName, type FireJob } from '../domain/job/job.ts'
 import { latestOccurrenceAtOrBefore } from '../domain/job/schedule.ts'
-import type { EventStore } from '../commands/event-store.ts'
+import type { EventStore } from '../domain/ports/event-store.ts'
 import { handleCommand } from '../commands/handle-command.ts'
 import { deterministicId } from '../commands/ids.ts'
 import { configOfView, jobsDueFirst, jobsProjection, type JobDocument } from '../projections/jobs.ts'
-import type { ReadStore } from '../projections/read-store.ts'
-import type { Instruments } from '../commands/instruments.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
+import type { Instruments } from '../domain/ports/instruments.ts'
 
 export interface SchedulerTimer {
   set(callback: () => void, delayMs: number): unknown

@@ -11,11 +11,11 @@
  * the redelivered ones too: they recognise them by key. All appends of a batch are issued
  * in one turn of the event loop, which the SQLite event store commits as one transaction.
  */
-import type { EventMetadata, EventStore } from '../commands/event-store.ts'
-import { foldRecorded } from '../commands/fold-events.ts'
+import type { EventMetadata, EventStore } from '../domain/ports/event-store.ts'
+import { foldRecorded } from '../domain/fold-events.ts'
 import { handleCommandBatch, type CommandInBatch } from '../commands/handle-command.ts'
-import type { Logger } from '../commands/logger.ts'
-import { Backoff } from '../commands/log-follower.ts'
+import type { Logger } from '../domain/ports/logger.ts'
+import { Backoff } from '../projections/log-follower.ts'
 import { recordCommandOutcome } from '../commands/thing/record-command-outcome.ts'
 import { NotFoundError } from '../domain/errors.ts'
 import {
@@ -26,10 +26,10 @@ import {
   type RecordTelemetry,
   type TelemetryState,
 } from '../domain/telemetry/telemetry.ts'
-import type { ReadingHook, RecordedReading } from './reading-hook.ts'
-import type { TelemetryMessage } from './telemetry-message.ts'
-import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from './telemetry-stream.ts'
-import type { Instruments } from '../commands/instruments.ts'
+import type { ReadingHook, RecordedReading } from '../domain/ports/reading-hook.ts'
+import type { TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
+import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from '../domain/ports/telemetry-stream.ts'
+import type { Instruments } from '../domain/ports/instruments.ts'
 
 export interface TelemetryProcessorOptions {
   readonly telemetry: TelemetryStream

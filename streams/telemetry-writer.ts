@@ -4,7 +4,7 @@
  * flight (so one thing's records stay in order whatever the engine). Each promise
  * resolves once its record is durable.
  */
-import type { TelemetryRecordToProduce, TelemetryStream } from './telemetry-stream.ts'
+import type { TelemetryRecordToProduce, TelemetryStream } from '../domain/ports/telemetry-stream.ts'
 
 interface Pending {
   readonly record: TelemetryRecordToProduce

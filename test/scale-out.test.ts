@@ -9,7 +9,7 @@ import { fromKurrentPosition, toKurrentPosition, toStreamState } from '../adapte
 import { ConfigError, loadConfig } from '../adapters/config.ts'
 import { toMongoFilter } from '../adapters/readstore/mongo.ts'
 import { engineChoice, needsLease, parseRoles, waitForCheckpoints } from '../adapters/scale-out.ts'
-import type { Checkpoint, CheckpointStore } from '../projections/read-store.ts'
+import type { Checkpoint, CheckpointStore } from '../domain/ports/read-store.ts'
 
 t.test('expected revisions map to KurrentDB stream states', async (t) => {
   t.equal(toStreamState('no_stream'), 'no_stream')

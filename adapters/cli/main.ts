@@ -19,7 +19,7 @@ import { appCreate, BootstrapUsageError, userCreate } from './bootstrap.ts'
 import { audit, AuditUsageError } from './audit.ts'
 import { redecode, RedecodeUsageError } from './redecode.ts'
 import { filterHistory, thingEvents, toHistoryEntry } from '../../commands/thing/history.ts'
-import type { RecordedEvent } from '../../commands/event-store.ts'
+import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 
 const usage = `Usage: capsicum <command> [options]
 

@@ -1,5 +1,5 @@
 /** A stream's events as a timeline an auditor can read: when, what, who, on whose behalf. */
-import type { RecordedEvent } from '../../commands/event-store.ts'
+import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 
 function describeValue(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'undefined'

@@ -52,7 +52,7 @@ import type {
   SubscribeOptions,
   SubscriptionHandler,
   Subscription,
-} from '../../commands/event-store.ts'
+} from '../../domain/ports/event-store.ts'
 import { ConcurrencyError } from '../../domain/errors.ts'
 
 export interface KurrentEventStoreOptions {

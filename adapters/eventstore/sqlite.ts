@@ -14,7 +14,7 @@ import type {
   SubscribeOptions,
   SubscriptionHandler,
   Subscription,
-} from '../../commands/event-store.ts'
+} from '../../domain/ports/event-store.ts'
 import type { SqliteDatabase } from '../sqlite/database.ts'
 import { GroupCommit } from '../sqlite/group-commit.ts'
 

@@ -5,7 +5,7 @@
  * of the lease's time by default); tests call `tick()` themselves, so nothing depends on
  * timing.
  */
-import type { Logger } from '../../commands/logger.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 
 export interface ElectionOptions {
   readonly lease: import('./lease.ts').Lease

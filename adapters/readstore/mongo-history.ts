@@ -6,7 +6,7 @@
  * same documents, which changes nothing.
  */
 import type { Collection, Db, Filter } from 'mongodb'
-import type { Checkpoint } from '../../projections/read-store.ts'
+import type { Checkpoint } from '../../domain/ports/read-store.ts'
 import {
   aggregateByScanning,
   readingHistoryName,

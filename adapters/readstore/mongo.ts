@@ -21,7 +21,7 @@ import type {
   ReadCollection,
   ReadStore,
   Scalar,
-} from '../../projections/read-store.ts'
+} from '../../domain/ports/read-store.ts'
 import { MongoReadingHistory } from './mongo-history.ts'
 
 export interface MongoReadStoreOptions {

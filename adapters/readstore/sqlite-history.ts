@@ -6,7 +6,7 @@
  * and the checkpoint in one transaction.
  */
 import type { Statement } from 'better-sqlite3'
-import type { Checkpoint } from '../../projections/read-store.ts'
+import type { Checkpoint } from '../../domain/ports/read-store.ts'
 import {
   aggregateByScanning,
   readingHistoryName,

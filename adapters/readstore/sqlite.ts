@@ -12,7 +12,7 @@ import type {
   ReadCollection,
   ReadStore,
   Scalar,
-} from '../../projections/read-store.ts'
+} from '../../domain/ports/read-store.ts'
 import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import type { Statement } from 'better-sqlite3'
 import { SqliteReadingHistory } from './sqlite-history.ts'

@@ -34,7 +34,7 @@ import type {
   TelemetryRecord,
   TelemetryRecordToProduce,
   TelemetryStream,
-} from '../../streams/telemetry-stream.ts'
+} from '../../domain/ports/telemetry-stream.ts'
 
 export interface KafkaTelemetryStreamOptions {
   /** host:port of one or more brokers */

@@ -12,7 +12,7 @@ import type {
   TelemetryRecord,
   TelemetryRecordToProduce,
   TelemetryStream,
-} from '../../streams/telemetry-stream.ts'
+} from '../../domain/ports/telemetry-stream.ts'
 import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import { GroupCommit } from '../sqlite/group-commit.ts'
 

@@ -4,9 +4,9 @@
  * POST /applications, the console and `capsicum app create`.
  */
 import { applicationDecider, applicationStreamName } from '../../domain/application/application.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 
 export interface NewApplication {
   readonly accountId: string

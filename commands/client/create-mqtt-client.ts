@@ -7,7 +7,7 @@
 import { mqttClientDecider, mqttClientStreamName, type CreateMqttClient } from '../../domain/mqtt-client/mqtt-client.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { deterministicId } from '../ids.ts'
-import type { SecretBox } from '../secret-box.ts'
+import type { SecretBox } from '../../domain/ports/secret-box.ts'
 
 export const mqttClientIdOf = (accountId: string, applicationId: string | null): string =>
   deterministicId('mqtt-client', accountId, applicationId ?? '')

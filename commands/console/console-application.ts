@@ -6,7 +6,7 @@
  */
 import type { Request } from 'express'
 import { applicationDecider, applicationStreamName, type ExistingApplication } from '../../domain/application/application.ts'
-import type { EventStore } from '../event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
 
 /** Fixed, so every start finds the same application (seeding is idempotent). */

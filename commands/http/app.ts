@@ -12,7 +12,7 @@ import { ValidationError } from '../../domain/errors.ts'
 import { errorHandler, formFieldLimit, notFoundRoute } from './errors.ts'
 import { errorWithoutRequestData } from './log-redaction.ts'
 import type { OpenApiDocument } from './openapi.ts'
-import type { FollowerReport } from '../log-follower.ts'
+import type { FollowerReport } from '../../projections/log-follower.ts'
 
 export const supportedApiVersion = '1.0'
 

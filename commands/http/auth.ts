@@ -7,7 +7,7 @@ import passport from 'passport'
 import { Strategy as BearerStrategy } from 'passport-http-bearer'
 import type { Request, RequestHandler } from 'express'
 import { UnauthenticatedError } from '../../domain/errors.ts'
-import type { Actor, EventMetadata } from '../event-store.ts'
+import type { Actor, EventMetadata } from '../../domain/ports/event-store.ts'
 
 export const roles = ['admin', 'management'] as const
 export type Role = (typeof roles)[number]

@@ -4,7 +4,7 @@ import { ValidationError, type ErrorDetail } from '../../domain/errors.ts'
 import type { JobAction, JobDefinition, JobHttpPush, JobNotification } from '../../domain/job/job.ts'
 import type { JobConfig } from '../../domain/job/schedule.ts'
 import type { JsonValue } from '../../domain/thing/thing.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import type { createJobBody, updateJobBody } from './schemas.ts'
 

@@ -1,7 +1,7 @@
 /** POST /v1.1/jobs: a job of the account, commanding things of the same account. */
 import type { z } from 'zod'
 import { jobDecider, jobStreamName, type ScheduleJob } from '../../domain/job/job.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { checkThings, definitionOf } from './definition.ts'
 import type { createJobBody } from './schemas.ts'

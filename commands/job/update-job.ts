@@ -2,7 +2,7 @@
 import type { z } from 'zod'
 import { NotFoundError } from '../../domain/errors.ts'
 import { jobDecider, jobStreamName, type UpdateJob } from '../../domain/job/job.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
 import { changesOf, checkThings } from './definition.ts'

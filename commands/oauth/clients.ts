@@ -3,9 +3,9 @@
  * the application's stream, not a read model, so a secret or a block takes effect at once.
  */
 import { applicationDecider, applicationStreamName, canGetTokens, type ExistingApplication } from '../../domain/application/application.ts'
-import type { EventStore } from '../event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 import { loadState } from '../load-state.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

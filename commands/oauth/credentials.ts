@@ -16,10 +16,10 @@ import {
 import { ConcurrencyError } from '../../domain/errors.ts'
 import { normalizeEmail } from '../../domain/user/email-claim.ts'
 import { userDecider, userStreamName, type UserState } from '../../domain/user/user.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 import { userIdByEmail } from '../user/register-user.ts'
 
 export type RegisteredUser = Extract<UserState, { status: 'registered' }>

@@ -8,11 +8,11 @@ import type { ExistingApplication } from '../../domain/application/application.t
 import { refreshFamilyStreamName, refreshProblem, refreshTokenDecider } from '../../domain/oauth/refresh-token-family.ts'
 import { userDecider, userStreamName } from '../../domain/user/user.ts'
 import type { AccessTokenIssuer } from '../auth-deps.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
 import type { Role } from '../http/auth.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 import type { RegisteredUser } from './credentials.ts'
 
 export interface TokenDeps {

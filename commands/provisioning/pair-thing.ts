@@ -8,7 +8,7 @@ import type { z } from 'zod'
 import { ConflictError, NotFoundError } from '../../domain/errors.ts'
 import { thingDecider, thingStreamName, type PairThing } from '../../domain/thing/thing.ts'
 import { deviceByHardwareId } from '../../projections/provisioned-devices.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import type { pairThingBody } from './schemas.ts'
 

@@ -21,9 +21,9 @@ import {
 } from '../../domain/provisioning/provisioning.ts'
 import { registeredHardwareKeys } from '../../projections/provisioned-devices.ts'
 import type { ProvisionedDeviceView } from '../../projections/provisioned-devices.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingTypeVisibleTo } from '../../projections/thing-types.ts'
-import type { EventStore } from '../event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { deterministicId, fingerprintOf } from '../ids.ts'
 

@@ -1,7 +1,7 @@
 /** POST /v1.1/rules: a rule of the account, watching and commanding things of the same account. */
 import type { z } from 'zod'
 import { ruleDecider, ruleStreamName, type CreateRule } from '../../domain/rule/rule.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { checkThings, definitionOf } from './definition.ts'
 import type { createRuleBody } from './schemas.ts'

@@ -4,7 +4,7 @@ import type { Effects } from '../../domain/automation/effects.ts'
 import { ValidationError, type ErrorDetail } from '../../domain/errors.ts'
 import type { RuleDefinition } from '../../domain/rule/rule.ts'
 import type { JsonValue } from '../../domain/thing/thing.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import type { createRuleBody, updateRuleBody } from './schemas.ts'
 

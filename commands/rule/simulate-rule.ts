@@ -8,7 +8,7 @@ import type { RuleDefinition } from '../../domain/rule/rule.ts'
 import { whatIf, type WhatIf } from '../../domain/rule/what-if.ts'
 import { readingsOf, type CurrentReading } from '../../domain/telemetry/corrections.ts'
 import { telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
-import type { EventStore } from '../event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 
 export async function simulateRule(
   rule: { readonly ruleId: string; readonly accountId: string; readonly definition: RuleDefinition },

@@ -2,7 +2,7 @@
 import type { z } from 'zod'
 import { NotFoundError } from '../../domain/errors.ts'
 import { ruleDecider, ruleStreamName, type UpdateRule } from '../../domain/rule/rule.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { ruleOfAccount } from '../../projections/rules.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { changesOf, checkThings } from './definition.ts'

@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../../domain/errors.ts'
 import type { HierarchyFacts } from '../../domain/thing/thing.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingTypesProjection, thingTypeVisibleTo, type ThingTypeDocument } from '../../projections/thing-types.ts'
 import { ancestorIdsOf, hasChildren, thingOfAccount } from '../../projections/things.ts'
 

@@ -6,7 +6,7 @@
  * whose name says secret, password, token or hash is masked. The HTTP endpoint and
  * `capsicum replay --thing` both read it from here.
  */
-import { foldRecorded } from '../fold-events.ts'
+import { foldRecorded } from '../../domain/fold-events.ts'
 import { provisioningStreamName } from '../../domain/provisioning/provisioning.ts'
 import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
 import { thingDecider, thingStreamName, type ExistingThing } from '../../domain/thing/thing.ts'
@@ -14,7 +14,7 @@ import { thingDecider, thingStreamName, type ExistingThing } from '../../domain/
 /** Whether a history's type filter asks for events of the telemetry stream. */
 export const asksForTelemetry = (types: readonly string[] | undefined): boolean =>
   types !== undefined && types.some((type) => (telemetryEventTypes as readonly string[]).includes(type))
-import type { EventStore, RecordedEvent } from '../event-store.ts'
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
 
 export interface HistoryEntry {
   readonly stream: string

@@ -8,9 +8,9 @@
  * what it missed from the thing's stream and then continues live, without a gap or a
  * duplicate (see followThing).
  */
-import type { EventStore, RecordedEvent } from '../event-store.ts'
-import { LogFollower, type FollowerRegistry } from '../log-follower.ts'
-import type { Logger } from '../logger.ts'
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../projections/log-follower.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 import { telemetryEventTypes, telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
 
 type Listener = (event: RecordedEvent) => void

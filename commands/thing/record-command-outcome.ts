@@ -3,7 +3,7 @@
  * the thing. Outcomes only move forward, so a late or repeated report changes nothing.
  */
 import { thingDecider, thingStreamName, type CommandOutcome, type RecordCommandOutcome } from '../../domain/thing/thing.ts'
-import type { EventStore } from '../event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
 
 export interface CommandOutcomeReport {

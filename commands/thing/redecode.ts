@@ -10,10 +10,10 @@ import { ConcurrencyError } from '../../domain/errors.ts'
 import { decideCorrections, readingsOf, recordOf, type Redecoded } from '../../domain/telemetry/corrections.ts'
 import { telemetryDecider, telemetryKey, telemetryStreamOf, type ReadingValue, type TelemetryEvent } from '../../domain/telemetry/telemetry.ts'
 import { provisionedDevicesProjection, type ProvisionedDeviceDocument } from '../../projections/provisioned-devices.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
-import { interpretJsonReadings, interpretPublish, type Interpretation } from '../../streams/cayenne/interpret.ts'
-import { parseTopic } from '../../streams/cayenne/topics.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
+import { interpretJsonReadings, interpretPublish, type Interpretation } from '../../domain/cayenne/interpret.ts'
+import { parseTopic } from '../../domain/cayenne/topics.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 
 export interface RedecodeRequest {
   readonly thingId: string

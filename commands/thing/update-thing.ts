@@ -2,7 +2,7 @@
 import type { z } from 'zod'
 import { NotFoundError } from '../../domain/errors.ts'
 import { thingDecider, thingStreamName, type ThingFields, type UpdateThing } from '../../domain/thing/thing.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import { handleCommand, type CommandContext } from '../handle-command.ts'
 import { hierarchyFacts } from './hierarchy.ts'

@@ -5,9 +5,9 @@
  * two ids, so the reactor can recompute it and no event ever holds it.
  */
 import { userDecider, userStreamName } from '../../domain/user/user.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 import { loadUser, userIdByEmail } from './register-user.ts'
 
 export interface ResetDeps {

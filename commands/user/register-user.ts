@@ -6,10 +6,10 @@
 import { ConflictError } from '../../domain/errors.ts'
 import { emailClaimDecider, emailClaimStreamName, normalizeEmail } from '../../domain/user/email-claim.ts'
 import { userDecider, userStreamName, type RegisterUser, type UserProfile } from '../../domain/user/user.ts'
-import type { EventMetadata, EventStore } from '../event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand } from '../handle-command.ts'
 import { loadState } from '../load-state.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 
 export interface NewUser extends UserProfile {
   readonly email: string

@@ -5,11 +5,11 @@
  * so a redelivered event finds its deliveries already recorded and sends nothing twice;
  * the first attempt is made here, later ones by the retry scheduler.
  */
-import type { RecordedEvent } from '../../commands/event-store.ts'
+import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 import { deterministicId } from '../../commands/ids.ts'
 import type { JobFired, RuleTriggered } from '../../domain/automation/effects.ts'
 import type { DeliveryCause, DeliveryOrder, EffectKind, NotificationFacts } from '../../domain/delivery/delivery.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import type { DeliveryWorker } from './delivery-worker.ts'
 import { reactor, type Reactor } from './reactor-runner.ts'

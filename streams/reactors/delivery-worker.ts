@@ -6,7 +6,7 @@
  * stream's revision keeps two processes from recording the same attempt twice.
  */
 import { performance } from 'node:perf_hooks'
-import { foldRecorded } from '../../commands/fold-events.ts'
+import { foldRecorded } from '../../domain/fold-events.ts'
 import { requestCommandOnce } from '../../domain/delivery/command-once.ts'
 import {
   deliveryDecider,
@@ -18,13 +18,13 @@ import {
 } from '../../domain/delivery/delivery.ts'
 import { CapsicumError, ConcurrencyError } from '../../domain/errors.ts'
 import { thingStreamName } from '../../domain/thing/thing.ts'
-import type { EventMetadata, EventStore } from '../../commands/event-store.ts'
+import type { EventMetadata, EventStore } from '../../domain/ports/event-store.ts'
 import { handleCommand, type CommandContext } from '../../commands/handle-command.ts'
-import type { HttpPusher, SmsSender } from './delivery-ports.ts'
-import type { Mailer } from './mailer.ts'
+import type { HttpPusher, SmsSender } from '../../domain/ports/delivery-ports.ts'
+import type { Mailer } from '../../domain/ports/mailer.ts'
 import { emailOf, smsOf } from './notification-text.ts'
-import type { Logger } from '../../commands/logger.ts'
-import type { Instruments } from '../../commands/instruments.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
+import type { Instruments } from '../../domain/ports/instruments.ts'
 
 export interface DeliveryWorkerDeps {
   readonly eventStore: EventStore

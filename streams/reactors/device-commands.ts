@@ -8,14 +8,14 @@
  * Delivery (PUBACK) is recorded by the broker (streams/aedes-bridge.ts); answers on
  * `response` by the telemetry processor.
  */
-import type { EventStore } from '../../commands/event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 import { recordCommandOutcome } from '../../commands/thing/record-command-outcome.ts'
 import type { CommandRequested } from '../../domain/thing/thing.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { thingCommandsProjection, type ThingCommandDocument } from '../../projections/thing-commands.ts'
 import { thingsProjection, type ThingDocument } from '../../projections/things.ts'
-import { formatCommandPayload } from '../cayenne/interpret.ts'
-import type { Logger } from '../../commands/logger.ts'
+import { formatCommandPayload } from '../../domain/cayenne/interpret.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 import { reactor } from './reactor-runner.ts'
 
 /** The DevicePublisher port, with the deadline past which a queued copy must not be delivered. */

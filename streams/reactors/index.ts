@@ -1,6 +1,6 @@
 /** Every reactor the server runs. Adding a side effect means adding its reactor here. */
-import type { Secrets } from '../../commands/secrets.ts'
-import type { Mailer } from './mailer.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
+import type { Mailer } from '../../domain/ports/mailer.ts'
 import { passwordResetMail, signUpAttemptMail } from './password-reset-mail.ts'
 import type { Reactor } from './reactor-runner.ts'
 import { deliveryReactors, type DeliveryReactorDeps } from './deliveries.ts'

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs'
 import Handlebars from 'handlebars'
 import type { PasswordResetRequested, SignUpAttempted } from '../../domain/user/user.ts'
-import type { Secrets } from '../../commands/secrets.ts'
+import type { Secrets } from '../../domain/ports/secrets.ts'
 import { resetTokenFor } from '../../commands/user/password-reset.ts'
-import type { Mailer } from './mailer.ts'
+import type { Mailer } from '../../domain/ports/mailer.ts'
 import { reactor } from './reactor-runner.ts'
 
 const view = (name: string, options: { noEscape?: boolean } = {}) =>

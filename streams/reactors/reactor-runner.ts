@@ -11,10 +11,10 @@
  *   restored from a backup) begins at the head of the log, so a replay or a rebuild
  *   never re-sends anything. `capsicum rebuild` does not run reactors at all.
  */
-import type { Logger } from '../../commands/logger.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 import type { DomainEvent } from '../../domain/decider.ts'
-import type { EventStore, RecordedEvent } from '../../commands/event-store.ts'
-import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../projections/log-follower.ts'
 
 export interface Reactor<E extends DomainEvent = DomainEvent> {
   /** also its checkpoint's name (prefixed `reactor:`) */

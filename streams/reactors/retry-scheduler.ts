@@ -6,10 +6,10 @@
  * `pollIntervalMs` to notice new ones (and a clock that tests move). Clock and timers are
  * injected. It runs beside the reactors, on the one node that runs them.
  */
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { deliveriesDue } from '../../projections/deliveries.ts'
 import type { DeliveryWorker } from './delivery-worker.ts'
-import type { Logger } from '../../commands/logger.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown

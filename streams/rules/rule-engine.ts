@@ -23,13 +23,13 @@ import {
   type RuleEvent,
   type RuleState,
 } from '../../domain/rule/rule.ts'
-import type { EventMetadata, EventStore, RecordedEvent } from '../../commands/event-store.ts'
-import { LogFollower, type FollowerRegistry } from '../../commands/log-follower.ts'
+import type { EventMetadata, EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
+import { LogFollower, type FollowerRegistry } from '../../projections/log-follower.ts'
 import { handleCommandBatch, type CommandInBatch } from '../../commands/handle-command.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { ruleStateOf, rulesForEvaluation } from '../../projections/rules.ts'
-import type { ReadingHook, RecordedReading } from '../reading-hook.ts'
-import type { Logger } from '../../commands/logger.ts'
+import type { ReadingHook, RecordedReading } from '../../domain/ports/reading-hook.ts'
+import type { Logger } from '../../domain/ports/logger.ts'
 
 export interface RuleEngineOptions {
   readonly eventStore: EventStore

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { verifyAuditExport, type Jwks } from '../../commands/audit/chain.ts'
-import type { EventToAppend } from '../../commands/event-store.ts'
+import type { EventToAppend } from '../../domain/ports/event-store.ts'
 import { startTestServer, tempDataDir } from '../helpers/server.ts'
 
 setFlagsFromString('--expose-gc')

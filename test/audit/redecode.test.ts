@@ -6,8 +6,8 @@
  * recorded events stay, and a second run records nothing.
  */
 import t from 'tap'
-import { registerPayloadCodec } from '../../streams/cayenne/codecs.ts'
-import { createLppDecoder, decodeLpp, lppTypeTable } from '../../streams/cayenne/lpp.ts'
+import { registerPayloadCodec } from '../../domain/cayenne/codecs.ts'
+import { createLppDecoder, decodeLpp, lppTypeTable } from '../../domain/cayenne/lpp.ts'
 import { runCli } from '../helpers/process.ts'
 import { connectDevice, waitUntil } from '../helpers/mqtt.ts'
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.ts'

@@ -1,5 +1,5 @@
 /**
- * The EventStore contract: the behaviour every adapter of the port (commands/event-store.ts)
+ * The EventStore contract: the behaviour every adapter of the port (domain/ports/event-store.ts)
  * must show, whatever engine is behind it. test/contracts/sqlite.test.ts runs it against the
  * embedded adapter; a scale-out adapter runs the same suite when its URL is set.
  *
@@ -20,7 +20,7 @@ import type {
   RecordedEvent,
   SubscribeOptions,
   Subscription,
-} from '../../commands/event-store.ts'
+} from '../../domain/ports/event-store.ts'
 import { ConcurrencyError } from '../../domain/errors.ts'
 import { deferred, within as waitWithin, type Deferred } from '../helpers/async.ts'
 

@@ -20,7 +20,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import t from 'tap'
 import type { Test } from 'tap'
 import { KafkaTelemetryStream } from '../../adapters/stream/kafka.ts'
-import type { TelemetryRecord } from '../../streams/telemetry-stream.ts'
+import type { TelemetryRecord } from '../../domain/ports/telemetry-stream.ts'
 import { telemetryStreamContract, type OpenedTelemetryStream } from './telemetry-stream.contract.ts'
 
 const brokers = process.env.KAFKA_BROKERS?.trim()

@@ -17,7 +17,7 @@ import { execSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { Test } from 'tap'
-import type { EventToAppend, RecordedEvent } from '../../commands/event-store.ts'
+import type { EventToAppend, RecordedEvent } from '../../domain/ports/event-store.ts'
 import { KurrentEventStore } from '../../adapters/eventstore/kurrentdb.ts'
 import { eventStoreContract, type OpenedEventStore } from './event-store.contract.ts'
 

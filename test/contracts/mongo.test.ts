@@ -16,7 +16,7 @@ import { MongoClient } from 'mongodb'
 import t from 'tap'
 import type { Test } from 'tap'
 import { MongoReadStore } from '../../adapters/readstore/mongo.ts'
-import type { Checkpoint, Document } from '../../projections/read-store.ts'
+import type { Checkpoint, Document } from '../../domain/ports/read-store.ts'
 import { readStoreContract, type OpenedReadStore } from './read-store.contract.ts'
 
 const url = process.env.MONGODB_URL?.trim()

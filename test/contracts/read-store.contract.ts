@@ -1,5 +1,5 @@
 /**
- * The ReadStore contract: the behaviour every adapter of the port (projections/read-store.ts)
+ * The ReadStore contract: the behaviour every adapter of the port (domain/ports/read-store.ts)
  * must show. test/contracts/sqlite.test.ts runs it against the embedded adapter; a
  * scale-out adapter runs the same suite when its URL is set.
  *
@@ -8,7 +8,7 @@
  * `atomicCommit` (a commit is all or nothing) holds for SQLite, not for MongoDB.
  */
 import type { Test } from 'tap'
-import type { Checkpoint, Document, ReadStore } from '../../projections/read-store.ts'
+import type { Checkpoint, Document, ReadStore } from '../../domain/ports/read-store.ts'
 
 export interface OpenedReadStore {
   readonly store: ReadStore

@@ -1,6 +1,6 @@
 /**
  * The TelemetryStream contract: the behaviour every adapter of the port
- * (streams/telemetry-stream.ts) must show. test/contracts/sqlite.test.ts runs it against the
+ * (domain/ports/telemetry-stream.ts) must show. test/contracts/sqlite.test.ts runs it against the
  * embedded adapter; a scale-out adapter runs the same suite when its URL is set.
  *
  * Each case opens the adapter on storage of its own, empty at the start (a fresh directory,
@@ -19,7 +19,7 @@ import type {
   TelemetryRecord,
   TelemetryRecordToProduce,
   TelemetryStream,
-} from '../../streams/telemetry-stream.ts'
+} from '../../domain/ports/telemetry-stream.ts'
 import { deferred, within as waitWithin, type Deferred } from '../helpers/async.ts'
 
 export interface OpenedTelemetryStream {

@@ -11,8 +11,8 @@
 import { spawn } from 'node:child_process'
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt'
 import type { Test } from 'tap'
-import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
-import type { TelemetryRecord, TelemetryStream } from '../../streams/telemetry-stream.ts'
+import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import type { TelemetryRecord, TelemetryStream } from '../../domain/ports/telemetry-stream.ts'
 import { within } from './async.ts'
 import type { TestServer } from './server.ts'
 

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { openEmbeddedStores } from '../../adapters/capsicum.ts'
 import { loadConfig } from '../../adapters/config.ts'
 import { allProjections } from '../../projections/index.ts'
-import type { ReadStore } from '../../projections/read-store.ts'
+import type { ReadStore } from '../../domain/ports/read-store.ts'
 import { ProjectionRunner } from '../../projections/runner.ts'
 
 /** Every document of the named collections, in id order. */

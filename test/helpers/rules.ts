@@ -4,11 +4,11 @@
  * readings recorded as `SensorReadingRecorded` events for the what-if.
  */
 import { createThing } from '../../commands/thing/create-thing.ts'
-import type { EventStore, RecordedEvent } from '../../commands/event-store.ts'
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
 import type { RuleEvent } from '../../domain/rule/rule.ts'
 import { ruleStreamName } from '../../domain/rule/rule.ts'
 import { telemetryStreamOf, type SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
-import type { RecordedReading } from '../../streams/reading-hook.ts'
+import type { RecordedReading } from '../../domain/ports/reading-hook.ts'
 import type { TestServer } from './server.ts'
 
 const system = { actor: { type: 'system', id: 'test' }, account_id: null, client_id: null, correlation_id: 'test', causation_id: 'test' } as const

@@ -10,7 +10,7 @@ import { startCapsicum, type Capsicum } from '../../adapters/capsicum.ts'
 import { loadConfig } from '../../adapters/config.ts'
 import type { Role } from '../../commands/http/auth.ts'
 import { OpenApiChecker } from './openapi.ts'
-import type { ReadingHook } from '../../streams/reading-hook.ts'
+import type { ReadingHook } from '../../domain/ports/reading-hook.ts'
 import type { Logger } from 'pino'
 
 export interface ApiResponse<B = unknown> {

@@ -7,7 +7,7 @@ import { NotFoundError } from '../../domain/errors.ts'
 import { endpoint, routerOf, uuidParam, type Endpoint } from '../../commands/http/endpoint.ts'
 import { errorHandler } from '../../commands/http/errors.ts'
 import { OpenApiDocument } from '../../commands/http/openapi.ts'
-import type { EventStore } from '../../commands/event-store.ts'
+import type { EventStore } from '../../domain/ports/event-store.ts'
 
 const deps = () => ({
   openapi: new OpenApiDocument({ title: 'test', version: '1', description: 'test' }),

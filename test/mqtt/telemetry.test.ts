@@ -4,7 +4,7 @@
  * device-bound topics are routed, not recorded; connections are recorded too.
  */
 import t from 'tap'
-import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
+import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
 import { connectDevice, deviceAccount, mosquitto, hostAndPort, TelemetryWatcher } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'
 

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { topicMatches } from '../../adapters/mqtt/broker.ts'
 import { commandSeqOf, mayUseFilter, mayUseTopic, revocationOf } from '../../streams/aedes-bridge.ts'
-import type { RecordedEvent } from '../../commands/event-store.ts'
+import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 
 const user = 'da497640-dcce-11e6-b089-9f6bfa78ab33'
 

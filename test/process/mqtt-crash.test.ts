@@ -9,7 +9,7 @@ import mqtt from 'mqtt'
 import t from 'tap'
 import { loadConfig } from '../../adapters/config.ts'
 import { TokenService } from '../../adapters/tokens.ts'
-import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
+import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
 import { startServerProcess } from '../helpers/process.ts'
 import { tempDataDir } from '../helpers/server.ts'
 

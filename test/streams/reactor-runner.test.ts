@@ -8,7 +8,7 @@ import t from 'tap'
 import { SqliteEventStore } from '../../adapters/eventstore/sqlite.ts'
 import { SqliteReadStore } from '../../adapters/readstore/sqlite.ts'
 import { openDatabase } from '../../adapters/sqlite/database.ts'
-import type { EventToAppend, RecordedEvent } from '../../commands/event-store.ts'
+import type { EventToAppend, RecordedEvent } from '../../domain/ports/event-store.ts'
 import { ReactorRunner, type Reactor, type ReactorCheckpoints } from '../../streams/reactors/reactor-runner.ts'
 import { tempDataDir } from '../helpers/server.ts'
 

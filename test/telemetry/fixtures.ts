@@ -1,6 +1,6 @@
 /** Feeding the telemetry stream directly (no broker) and waiting until everything downstream has it. */
-import type { TelemetryMessage, Reading } from '../../streams/telemetry-message.ts'
-import type { TelemetryRecordToProduce } from '../../streams/telemetry-stream.ts'
+import type { TelemetryMessage, Reading } from '../../domain/telemetry/telemetry-message.ts'
+import type { TelemetryRecordToProduce } from '../../domain/ports/telemetry-stream.ts'
 import { within } from '../helpers/async.ts'
 import type { TestServer } from '../helpers/server.ts'
 

@@ -1,7 +1,7 @@
 /** POST /v1.1/things/{thingId}/data: devices send readings over HTTP with their MQTT credentials. */
 import t from 'tap'
-import type { TelemetryMessage } from '../../streams/telemetry-message.ts'
-import type { TelemetryRecord } from '../../streams/telemetry-stream.ts'
+import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import type { TelemetryRecord } from '../../domain/ports/telemetry-stream.ts'
 import { within } from '../helpers/async.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'

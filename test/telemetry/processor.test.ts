@@ -1,8 +1,8 @@
 /** The telemetry processor: records become events once, hooks see every reading in order, answers reach commands. */
 import t from 'tap'
-import type { RecordedReading, ReadingHook } from '../../streams/reading-hook.ts'
+import type { RecordedReading, ReadingHook } from '../../domain/ports/reading-hook.ts'
 import { TelemetryProcessor } from '../../streams/telemetry-processor.ts'
-import type { TelemetryBatch, TelemetryRecord } from '../../streams/telemetry-stream.ts'
+import type { TelemetryBatch, TelemetryRecord } from '../../domain/ports/telemetry-stream.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'
 import { feed, readingsOf, reading, record, settled } from './fixtures.ts'

@@ -6,10 +6,10 @@
  * inputs generated with a known meaning must read back exactly.
  */
 import t from 'tap'
-import { interpretJsonReadings, interpretPublish, type Interpretation } from '../../../streams/cayenne/interpret.ts'
-import { encodeLpp, lppTypeTable, type LppRecord } from '../../../streams/cayenne/lpp.ts'
-import { parseTopic, type CayenneTopic } from '../../../streams/cayenne/topics.ts'
-import type { Reading } from '../../../streams/telemetry-message.ts'
+import { interpretJsonReadings, interpretPublish, type Interpretation } from '../../../domain/cayenne/interpret.ts'
+import { encodeLpp, lppTypeTable, type LppRecord } from '../../../domain/cayenne/lpp.ts'
+import { parseTopic, type CayenneTopic } from '../../../domain/cayenne/topics.ts'
+import type { Reading } from '../../../domain/telemetry/telemetry-message.ts'
 
 const seed = Number(process.env.CAYENNE_FUZZ_SEED ?? 20260501) >>> 0
 t.comment(`fuzz seed ${seed} (CAYENNE_FUZZ_SEED=${seed} replays this run)`)

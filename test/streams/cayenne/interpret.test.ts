@@ -3,8 +3,8 @@
  * given a topic and a payload, the expected interpretation.
  */
 import t from 'tap'
-import { formatCommandPayload, interpretJsonReadings, interpretPublish, type Interpretation } from '../../../streams/cayenne/interpret.ts'
-import { parseTopic } from '../../../streams/cayenne/topics.ts'
+import { formatCommandPayload, interpretJsonReadings, interpretPublish, type Interpretation } from '../../../domain/cayenne/interpret.ts'
+import { parseTopic } from '../../../domain/cayenne/topics.ts'
 
 const root = 'v1/u/things/t'
 function publish(rest: string, payload: string | Uint8Array, codec: string | null = null): Interpretation {

@@ -1,8 +1,8 @@
 /** Cayenne LPP (protocol doc section 2): the worked examples, every type, and broken frames. */
 import t from 'tap'
-import { interpretPublish, type Interpretation } from '../../../streams/cayenne/interpret.ts'
-import { decodeLpp, encodeLpp, lppTypeTable, type LppRecord } from '../../../streams/cayenne/lpp.ts'
-import { parseTopic } from '../../../streams/cayenne/topics.ts'
+import { interpretPublish, type Interpretation } from '../../../domain/cayenne/interpret.ts'
+import { decodeLpp, encodeLpp, lppTypeTable, type LppRecord } from '../../../domain/cayenne/lpp.ts'
+import { parseTopic } from '../../../domain/cayenne/topics.ts'
 
 const hex = (text: string): Uint8Array => Uint8Array.from(text.split(/\s+/).filter(Boolean).map((b) => parseInt(b, 16)))
 const topic = parseTopic('v1/u/things/t/data/9')

@@ -1,6 +1,6 @@
 /** Cayenne MQTT topics (protocol doc 1.3): what each topic under a thing means. */
 import t from 'tap'
-import { parseTopic } from '../../../streams/cayenne/topics.ts'
+import { parseTopic } from '../../../domain/cayenne/topics.ts'
 
 const root = 'v1/A1234B5678C/things/0123-4567-89AB-CDEF'
 const who = { username: 'A1234B5678C', thingId: '0123-4567-89AB-CDEF' }

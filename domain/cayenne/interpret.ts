@@ -1,5 +1,4 @@
-import { isUtf8 } from 'node:buffer'
-import type { Reading } from '../telemetry-message.ts'
+import type { Reading } from '../telemetry/telemetry-message.ts'
 import { payloadCodecOf } from './codecs.ts'
 import type { Interpretation } from './interpretation.ts'
 import {
@@ -32,14 +31,14 @@ export const MAX_ITEMS = 1000
 const MAX_CHANNEL_TEXT = 128
 
 const ignored: Interpretation = { kind: 'ignored' }
-/** Checked with `isUtf8` first, so it never meets a malformed sequence; a leading BOM is dropped. */
-const utf8 = new TextDecoder()
+/** Refuses a malformed sequence instead of replacing it; a leading BOM is dropped. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 
 /**
  * What a publish on a Cayenne topic means. Never throws: anything it cannot read is
  * `rejected` with a reason a person can act on. `codec` is the thing's provisioning codec
- * (a registered binary codec, streams/cayenne/codecs.ts, such as `lpp` for Cayenne LPP,
+ * (a registered binary codec, domain/cayenne/codecs.ts, such as `lpp` for Cayenne LPP,
  * decodes data topics; the topic's channel is then ignored, each record names its own).
  *
  * A zero-length payload is `ignored` on every topic: it is how MQTT clears a retained
@@ -51,8 +50,12 @@ export function interpretPublish(topic: CayenneTopic, payload: Uint8Array, codec
   const binary = topic.kind === 'data' ? payloadCodecOf(codec) : undefined
   if (binary !== undefined) return binary(payload)
   if (topic.kind === 'sys' && payload.length > MAX_SYS_PAYLOAD) return rejected(`sys/${topic.key}: ${payload.length} bytes is over the ${MAX_SYS_PAYLOAD}-byte limit`)
-  if (!isUtf8(payload)) return rejected('payload is not valid UTF-8 text')
-  const text = utf8.decode(payload)
+  let text: string
+  try {
+    text = utf8.decode(payload)
+  } catch {
+    return rejected('payload is not valid UTF-8 text')
+  }
   switch (topic.kind) {
     case 'data':
       return parseDataText(text, topic.channel)

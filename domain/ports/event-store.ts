@@ -4,7 +4,7 @@
  * expected revision, and a subscription to the whole log that resumes from a position.
  * Adapters: adapters/eventstore/sqlite.ts (embedded), and the scale-out engine later.
  */
-import type { DomainEvent } from '../domain/decider.ts'
+import type { DomainEvent } from '../decider.ts'
 
 export type Actor =
   | { readonly type: 'user'; readonly id: string }

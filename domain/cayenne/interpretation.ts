@@ -1,5 +1,5 @@
 /** What a device's publish means, once its topic and payload are read. */
-import type { Reading } from '../telemetry-message.ts'
+import type { Reading } from '../telemetry/telemetry-message.ts'
 
 export type Interpretation =
   | { readonly kind: 'readings'; readonly readings: readonly Reading[] }

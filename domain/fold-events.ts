@@ -4,8 +4,8 @@
  * the old shape into the current one as it is read, so deciders and projections only ever
  * see the current shape.
  */
-import type { Decider, DomainEvent } from '../domain/decider.ts'
-import type { RecordedEvent } from './event-store.ts'
+import type { Decider, DomainEvent } from './decider.ts'
+import type { RecordedEvent } from './ports/event-store.ts'
 
 /** Turns one old shape of an event type's data into the current one. */
 export interface Upcaster {

@@ -39,7 +39,7 @@
  * ElectronicCats' `getTypeSigned()` disagrees with its own comments). Polyline (240) has a
  * variable length and no Cayenne reading shape: it is refused by name.
  */
-import type { Reading } from '../telemetry-message.ts'
+import type { Reading } from '../telemetry/telemetry-message.ts'
 import type { Interpretation } from './interpretation.ts'
 
 export interface Field {
@@ -118,7 +118,7 @@ const rejected = (reason: string): Decoded => ({ kind: 'rejected', reason })
 
 /**
  * A decoder for a type table: the standard one (decodeLpp), or another (a codec variant,
- * streams/cayenne/codecs.ts). Decodes a whole frame; anything it cannot read is rejected
+ * domain/cayenne/codecs.ts). Decodes a whole frame; anything it cannot read is rejected
  * with the byte offset.
  */
 export function createLppDecoder(table: readonly LppTypeDefinition[]): (frame: Uint8Array) => Decoded {

@@ -8,8 +8,8 @@
  * Used by the projection runner, the reading history, the reactors, the rule engine, the
  * MQTT revocation watcher and the live telemetry feed: they say what to do with a batch.
  */
-import type { EventStore, RecordedEvent, Subscription } from './event-store.ts'
-import type { Logger } from './logger.ts'
+import type { EventStore, RecordedEvent, Subscription } from '../domain/ports/event-store.ts'
+import type { Logger } from '../domain/ports/logger.ts'
 
 /** How far apart the checkpoints of a follower whose filter skips most of the log are stored (a restart rescans at most this much). */
 export const checkpointDistance = 10_000

@@ -3,8 +3,8 @@
  * adapters/http-push.ts) answer with the attempt's result instead of throwing, and sort
  * failures into the ones worth retrying (`failed`) and the ones that are not (`rejected`).
  */
-import type { HttpPushSpec } from '../../domain/automation/effects.ts'
-import type { AttemptResult } from '../../domain/delivery/delivery.ts'
+import type { HttpPushSpec } from '../automation/effects.ts'
+import type { AttemptResult } from '../delivery/delivery.ts'
 
 export interface SmsMessage {
   /** E.164 phone number */

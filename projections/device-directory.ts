@@ -6,12 +6,12 @@
  * is cached, keyed by its sealed form (a rotation changes the key).
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { SecretBox } from '../commands/secret-box.ts'
+import type { SecretBox } from '../domain/ports/secret-box.ts'
 import type { ThingStatus } from '../domain/thing/thing.ts'
-import { mqttClientsProjection, type MqttClientDocument } from '../projections/mqtt-clients.ts'
-import { provisionedDevicesProjection, type ProvisionedDeviceDocument } from '../projections/provisioned-devices.ts'
-import type { ReadStore } from '../projections/read-store.ts'
-import { thingsProjection, type ThingDocument } from '../projections/things.ts'
+import { mqttClientsProjection, type MqttClientDocument } from './mqtt-clients.ts'
+import { provisionedDevicesProjection, type ProvisionedDeviceDocument } from './provisioned-devices.ts'
+import type { ReadStore } from '../domain/ports/read-store.ts'
+import { thingsProjection, type ThingDocument } from './things.ts'
 
 export interface DeviceThing {
   readonly id: string

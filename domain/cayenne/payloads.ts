@@ -17,7 +17,7 @@
  * - `response`: `ok,{seq}`, `error,{seq}={message}` (the message keeps any `=` and `,`),
  *   and `error,{seq}` (message null).
  */
-import type { Reading } from '../telemetry-message.ts'
+import type { Reading } from '../telemetry/telemetry-message.ts'
 import type { Interpretation } from './interpretation.ts'
 
 /** Most values a multi-value payload may carry (`CAYENNE_MAX_MESSAGE_VALUES`). */
