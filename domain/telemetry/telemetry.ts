@@ -9,6 +9,7 @@
  */
 import { unreachable, type Command, type Decider, type DomainEvent } from '../decider.ts'
 import type { RecordCommandOutcome } from '../thing/thing.ts'
+import type { TelemetryMessage } from './telemetry-message.ts'
 
 export const telemetryStreamOf = (thingId: string): string => `telemetry-${thingId}`
 
@@ -115,42 +116,9 @@ export const telemetryEventTypes = [
   'SensorReadingCorrected',
 ] as const satisfies readonly TelemetryEvent['type'][]
 
-// What a telemetry record says (the shape of streams/telemetry-message.ts, which the domain may not import).
+/** What a telemetry record says: the message the bridge and the HTTP ingest put on the telemetry stream. */
+export type TelemetryFact = TelemetryMessage
 
-export interface TelemetryReading {
-  readonly channel: string
-  readonly type: string | null
-  readonly unit: string | null
-  readonly value: number | readonly number[] | string
-}
-
-interface FactFromDevice {
-  readonly thingId: string
-  readonly accountId: string
-  readonly receivedAt: string
-}
-
-export type TelemetryFact =
-  | (FactFromDevice & {
-      readonly kind: 'readings'
-      readonly source: 'mqtt' | 'http'
-      readonly topic: string | null
-      readonly readings: readonly TelemetryReading[]
-      /** the raw payload, base64 (absent on records written before payloads were kept) */
-      readonly payload?: string
-    })
-  | (FactFromDevice & { readonly kind: 'response'; readonly seq: string; readonly ok: boolean; readonly message: string | null })
-  | (FactFromDevice & { readonly kind: 'sys'; readonly key: string; readonly value: string })
-  | (FactFromDevice & { readonly kind: 'connected' | 'disconnected'; readonly username: string })
-  | (FactFromDevice & {
-      readonly kind: 'rejected'
-      readonly source: 'mqtt' | 'http'
-      readonly topic: string | null
-      readonly payload: string
-      readonly reason: string
-    })
-
-/** Records one telemetry record: where it sits in the stream, and what it says. */
 export type RecordTelemetry = Command<'RecordTelemetry', { readonly partition: number; readonly offset: number; readonly fact: TelemetryFact }>
 
 export interface TelemetryState {
