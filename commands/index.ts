@@ -15,7 +15,7 @@ import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 import { seedConsoleApplication } from './console/console-application.ts'
-import { auditRoutes } from './audit/routes.ts'
+import { auditEndpoints } from './audit/routes.ts'
 import { applicationEndpoints } from './application/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
@@ -32,7 +32,7 @@ export function platformRoutes(deps: RouteDeps): Router[] {
       ...applicationEndpoints(deps),
     ]),
     dataRoutes(deps),
-    auditRoutes(deps),
+    routerOf(deps, auditEndpoints(deps)),
     ...authRoutes(deps),
   ]
 }
