@@ -7,7 +7,7 @@ import { thingTypeEndpoints } from './thing-type/routes.ts'
 import { mqttClientEndpoints } from './client/routes.ts'
 import { provisioningEndpoints } from './provisioning/routes.ts'
 import { thingEndpoints } from './thing/routes.ts'
-import { dataRoutes } from './thing/data-routes.ts'
+import { dataEndpoints } from './thing/data-routes.ts'
 import { ruleEndpoints } from './rule/routes.ts'
 import { deliveryEndpoints } from './delivery/routes.ts'
 import { jobEndpoints } from './job/routes.ts'
@@ -30,9 +30,9 @@ export function platformRoutes(deps: RouteDeps): Router[] {
       ...jobEndpoints(deps),
       ...deliveryEndpoints(deps),
       ...applicationEndpoints(deps),
+      ...dataEndpoints(deps),
+      ...auditEndpoints(deps),
     ]),
-    dataRoutes(deps),
-    routerOf(deps, auditEndpoints(deps)),
     ...authRoutes(deps),
   ]
 }
