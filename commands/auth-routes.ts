@@ -8,12 +8,13 @@ import { createOAuthServer } from './oauth/oauth-server.ts'
 import { tokenRoutes } from './oauth/token-routes.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { passwordPages } from './user/password-pages.ts'
-import { userRoutes } from './user/routes.ts'
+import { userEndpoints } from './user/routes.ts'
+import { routerOf } from './http/endpoint.ts'
 
 export function authRoutes(deps: RouteDeps): Router[] {
   const server = createOAuthServer(deps)
   return [
-    userRoutes(deps),
+    routerOf(deps, userEndpoints(deps)),
     tokenRoutes(deps, server),
     metadataRoutes(deps),
     authorizeRoutes(deps, server),

@@ -7,7 +7,7 @@ import { thingTypeEndpoints } from './thing-type/routes.ts'
 import { mqttClientEndpoints } from './client/routes.ts'
 import { provisioningEndpoints } from './provisioning/routes.ts'
 import { thingEndpoints } from './thing/routes.ts'
-import { dataRoutes } from './thing/data-routes.ts'
+import { dataEndpoints } from './thing/data-routes.ts'
 import { ruleEndpoints } from './rule/routes.ts'
 import { deliveryEndpoints } from './delivery/routes.ts'
 import { jobEndpoints } from './job/routes.ts'
@@ -15,7 +15,7 @@ import { routerOf } from './http/endpoint.ts'
 import type { RouteDeps } from './route-deps.ts'
 import { authRoutes } from './auth-routes.ts'
 import { seedConsoleApplication } from './console/console-application.ts'
-import { auditRoutes } from './audit/routes.ts'
+import { auditEndpoints } from './audit/routes.ts'
 import { applicationEndpoints } from './application/routes.ts'
 
 export function platformRoutes(deps: RouteDeps): Router[] {
@@ -30,9 +30,9 @@ export function platformRoutes(deps: RouteDeps): Router[] {
       ...jobEndpoints(deps),
       ...deliveryEndpoints(deps),
       ...applicationEndpoints(deps),
+      ...dataEndpoints(deps),
+      ...auditEndpoints(deps),
     ]),
-    dataRoutes(deps),
-    auditRoutes(deps),
     ...authRoutes(deps),
   ]
 }

@@ -4,7 +4,7 @@
  * it to a third party. The log is read in pages and each page is written before the next
  * is read, waiting for the socket to drain: memory stays flat whatever the range.
  */
-import { Router, type Response } from 'express'
+import type { Response } from 'express'
 import { z } from 'zod'
 import { NotFoundError, ValidationError } from '../../domain/errors.ts'
 import { telemetryStreamOf } from '../../domain/telemetry/telemetry.ts'
@@ -12,7 +12,7 @@ import { thingStreamName } from '../../domain/thing/thing.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 import { accountOf } from '../http/tenancy.ts'
-import { parseInput } from '../http/validate.ts'
+import { endpoint, written, type Endpoint } from '../http/endpoint.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { masked } from '../thing/history.ts'
 import { AuditChainWriter } from './chain.ts'
@@ -53,68 +53,67 @@ function write(res: Response, chunk: string): Promise<void> {
   })
 }
 
-export function auditRoutes(deps: RouteDeps): Router {
-  const router = Router()
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/audit/export',
-    operationId: 'exportAudit',
-    summary: 'The account\'s events of [from, to) as a tamper-evident, signed NDJSON chain (beyond the API text)',
-    description:
-      'One JSON object per line, in RFC 8785 canonical form: a header (format `capsicum-audit-export/1`, account, thing, range), ' +
-      'one line per event (the event with its metadata, secrets masked as in the history), each with `prev_hash` and `hash` ' +
-      '(SHA-256 of the line without `hash`; the header\'s `prev_hash` is 64 zeros), and a last line `{ type: "signature", jws }` ' +
-      'whose RS256 JWS (kid in /.well-known/jwks.json) signs the count, the header and last hashes, the first and last log ' +
-      'positions and the range. Check it offline with `npx capsicum audit verify FILE`.',
-    tags: ['Audit'],
-    secured: true,
-    query: auditExportQuery,
-    responses: {
-      200: { description: 'The export, streamed', contentType: 'application/x-ndjson', schema: exportLine },
-    },
-  })
-  router.get('/v1.1/audit/export', deps.requireBearer, async (req, res) => {
-    const query = parseInput(auditExportQuery, req.query, 'query')
-    const accountId = accountOf(req)
-    const from = Date.parse(query.from)
-    const to = Date.parse(query.to)
-    if (!(from < to)) throw new ValidationError('from must be before to', [{ field: 'to', problem: 'must be after from' }])
-    const thingId = query.thing_id ?? null
-    if (thingId !== null && !(await thingOfAccount(deps.readStore, accountId, thingId))) {
-      throw new NotFoundError(`Thing ${thingId} not found`, 'thing_not_found')
-    }
-    const chain = new AuditChainWriter({ account_id: accountId, thing_id: thingId, from: new Date(from).toISOString(), to: new Date(to).toISOString() })
-    // Up to the head as it is now: events appended while the export runs belong to a later one.
-    const head = await deps.eventStore.headPosition()
-    res.status(200).type('application/x-ndjson').setHeader('Cache-Control', 'no-store')
-    await write(res, `${chain.header(deps.now().toISOString())}\n`)
-    let position: number | null = null
-    while (head !== null && !res.destroyed) {
-      const events = await deps.eventStore.readAll({ fromPosition: position, maxCount: pageSize })
-      let page = ''
-      for (const event of events) {
-        if (event.position > head) break
-        const time = Date.parse(event.metadata.time)
-        if (event.metadata.account_id !== accountId || time < from || time >= to) continue
-        if (thingId !== null && !belongsToThing(event, thingId)) continue
-        page += `${chain.event({
-          id: event.id,
-          stream: event.streamName,
-          revision: event.revision,
-          position: event.position,
-          type: event.type,
-          data: masked(event.data),
-          metadata: event.metadata,
-        })}\n`
-      }
-      // one write per page, and the next page is read only once the socket drained
-      if (page !== '') await write(res, page)
-      const last = events[events.length - 1]
-      if (last === undefined || last.position >= head) break
-      position = last.position
-    }
-    if (res.destroyed) return
-    res.end(`${chain.signature((claims) => deps.auditSigner.sign(claims))}\n`)
-  })
-  return router
+export function auditEndpoints(deps: RouteDeps): Endpoint[] {
+  return [
+    endpoint({
+      method: 'get',
+      path: '/v1.1/audit/export',
+      operationId: 'exportAudit',
+      summary: 'The account\'s events of [from, to) as a tamper-evident, signed NDJSON chain (beyond the API text)',
+      description:
+        'One JSON object per line, in RFC 8785 canonical form: a header (format `capsicum-audit-export/1`, account, thing, range), ' +
+        'one line per event (the event with its metadata, secrets masked as in the history), each with `prev_hash` and `hash` ' +
+        '(SHA-256 of the line without `hash`; the header\'s `prev_hash` is 64 zeros), and a last line `{ type: "signature", jws }` ' +
+        'whose RS256 JWS (kid in /.well-known/jwks.json) signs the count, the header and last hashes, the first and last log ' +
+        'positions and the range. Check it offline with `npx capsicum audit verify FILE`.',
+      tags: ['Audit'],
+      auth: 'bearer',
+      query: auditExportQuery,
+      responses: {
+        200: { description: 'The export, streamed', contentType: 'application/x-ndjson', schema: exportLine },
+      },
+      async handle({ req, res, query }) {
+        const accountId = accountOf(req)
+        const from = Date.parse(query.from)
+        const to = Date.parse(query.to)
+        if (!(from < to)) throw new ValidationError('from must be before to', [{ field: 'to', problem: 'must be after from' }])
+        const thingId = query.thing_id ?? null
+        if (thingId !== null && !(await thingOfAccount(deps.readStore, accountId, thingId))) {
+          throw new NotFoundError(`Thing ${thingId} not found`, 'thing_not_found')
+        }
+        const chain = new AuditChainWriter({ account_id: accountId, thing_id: thingId, from: new Date(from).toISOString(), to: new Date(to).toISOString() })
+        // Up to the head as it is now: events appended while the export runs belong to a later one.
+        const head = await deps.eventStore.headPosition()
+        res.status(200).type('application/x-ndjson').setHeader('Cache-Control', 'no-store')
+        await write(res, `${chain.header(deps.now().toISOString())}\n`)
+        let position: number | null = null
+        while (head !== null && !res.destroyed) {
+          const events = await deps.eventStore.readAll({ fromPosition: position, maxCount: pageSize })
+          let page = ''
+          for (const event of events) {
+            if (event.position > head) break
+            const time = Date.parse(event.metadata.time)
+            if (event.metadata.account_id !== accountId || time < from || time >= to) continue
+            if (thingId !== null && !belongsToThing(event, thingId)) continue
+            page += `${chain.event({
+              id: event.id,
+              stream: event.streamName,
+              revision: event.revision,
+              position: event.position,
+              type: event.type,
+              data: masked(event.data),
+              metadata: event.metadata,
+            })}\n`
+          }
+          // one write per page, and the next page is read only once the socket drained
+          if (page !== '') await write(res, page)
+          const last = events[events.length - 1]
+          if (last === undefined || last.position >= head) break
+          position = last.position
+        }
+        if (!res.destroyed) res.end(`${chain.signature((claims) => deps.auditSigner.sign(claims))}\n`)
+        return written
+      },
+    }),
+  ]
 }

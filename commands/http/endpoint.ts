@@ -23,6 +23,27 @@ export interface UuidParam {
 
 export const uuidParam = (description: string, notFound: (id: string) => NotFoundError): UuidParam => ({ description, notFound })
 
+/** A path parameter that is not a UUID (a channel, an MQTT client id): taken as it is, or checked by `notFound`. */
+export interface TextParam {
+  readonly kind: 'text'
+  readonly description: string
+  /** the 404 for a value that names nothing (with the parameters declared before it), or undefined when the value is fine */
+  readonly notFound?: (value: string, params: Readonly<Record<string, string>>) => NotFoundError | undefined
+}
+
+export const textParam = (description: string, notFound?: TextParam['notFound']): TextParam => ({ kind: 'text', description, ...(notFound ? { notFound } : {}) })
+
+export type PathParam = UuidParam | TextParam
+
+/** The value of a path parameter, checked by its kind; `params` holds those checked before it. */
+function pathParamOf(req: Request, name: string, param: PathParam, params: Readonly<Record<string, string>>): string {
+  if (!('kind' in param)) return uuidParamOf(req, name, param.notFound)
+  const value = String(req.params[name])
+  const notFound = param.notFound?.(value, params)
+  if (notFound) throw notFound
+  return value
+}
+
 /** What a handler answers. */
 export interface Reply {
   /** default 200 */
@@ -58,7 +79,7 @@ export interface EndpointSpec<P extends string, QS extends z.ZodObject | undefin
   readonly auth: 'bearer' | 'none'
   /** with `bearer`: the token needs one of these roles (403 otherwise) */
   readonly roles?: readonly Role[]
-  readonly params?: Readonly<Record<P, UuidParam>>
+  readonly params?: Readonly<Record<P, PathParam>>
   /** its defaults must be constants: an empty query string is parsed once, at start */
   readonly query?: QS
   readonly body?: BS
@@ -95,7 +116,7 @@ export function operationOf({ spec }: Endpoint): OperationSpec {
   return {
     ...rest,
     secured: auth === 'bearer',
-    ...(params ? { pathParams: Object.fromEntries(Object.entries<UuidParam>(params).map(([name, p]) => [name, p.description])) } : {}),
+    ...(params ? { pathParams: Object.fromEntries(Object.entries<PathParam>(params).map(([name, p]) => [name, p.description])) } : {}),
     ...(query ? { query } : {}),
     ...(documentedBody ?? body ? { body: documentedBody ?? body } : {}),
     ...(ifMatch || headers
@@ -159,13 +180,14 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
 
   for (const [i, { spec }] of endpoints.entries()) {
     deps.openapi.add(operations[i]!)
-    const params = Object.entries<UuidParam>(spec.params ?? {})
+    const params = Object.entries<PathParam>(spec.params ?? {})
     const emptyQuery = spec.query?.safeParse({})
     const queryOf = (req: Request): unknown =>
       !spec.query ? undefined : Object.keys(req.query).length === 0 && emptyQuery?.success ? emptyQuery.data : parseInput(spec.query, req.query, 'query')
     const handler: RequestHandler = async (req, res) => {
       // validated in this order: the path parameters, the body, the query
-      const pathParams = Object.fromEntries(params.map(([name, param]) => [name, uuidParamOf(req, name, param.notFound)]))
+      const pathParams: Record<string, string> = {}
+      for (const [name, param] of params) pathParams[name] = pathParamOf(req, name, param, pathParams)
       const body: unknown = spec.body ? parseInput(spec.body, spec.bodyOptional ? (req.body ?? {}) : req.body) : undefined
       const input: EndpointInput<string, unknown, unknown> = {
         req,

@@ -28,17 +28,30 @@ export function authenticatedClient(req: Request): AuthenticatedClient | undefin
   return clients.get(req)
 }
 
-function invalidClient(res: Parameters<RequestHandler>[1], description: string, basic: boolean): void {
-  if (basic) res.setHeader('WWW-Authenticate', 'Basic realm="capsicum"')
-  res.setHeader('Cache-Control', 'no-store')
-  res.status(401).json({ error: 'invalid_client', error_description: description })
+/** An RFC 6749 5.2 error of the token routes, answered by their one error mapper (tokenErrors in token-routes.ts). */
+export class TokenRouteError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description)
+  }
+}
+
+function invalidClient(description: string, basic: boolean): TokenRouteError {
+  return new TokenRouteError(401, 'invalid_client', description, { ...(basic ? { 'WWW-Authenticate': 'Basic realm="capsicum"' } : {}), 'Cache-Control': 'no-store' })
 }
 
 /** RFC 6749 has no error for this; `temporarily_unavailable` is the nearest of its codes, with 429 and Retry-After. */
-function tooManyFailures(res: Parameters<RequestHandler>[1], seconds: number): void {
-  res.setHeader('Retry-After', String(seconds))
-  res.setHeader('Cache-Control', 'no-store')
-  res.status(429).json({ error: 'temporarily_unavailable', error_description: `Too many failed client authentications from this address or for this client: try again in ${seconds} s` })
+function tooManyFailures(seconds: number): TokenRouteError {
+  return new TokenRouteError(
+    429,
+    'temporarily_unavailable',
+    `Too many failed client authentications from this address or for this client: try again in ${seconds} s`,
+    { 'Retry-After': String(seconds), 'Cache-Control': 'no-store' },
+  )
 }
 
 export function clientAuthentication(deps: { eventStore: EventStore; secrets: Secrets; now: () => Date }): RequestHandler {
@@ -82,19 +95,19 @@ export function clientAuthentication(deps: { eventStore: EventStore; secrets: Se
       authenticator.authenticate(basic ? 'basic' : 'oauth2-client-password', { session: false }, (error: unknown, user: Express.User | false) => {
         if (error) return next(error)
         const wait = throttled.get(req)
-        if (wait !== undefined) return tooManyFailures(res, wait)
-        if (!user) return invalidClient(res, refusals.get(req) ?? 'Client authentication failed', basic)
+        if (wait !== undefined) return next(tooManyFailures(wait))
+        if (!user) return next(invalidClient(refusals.get(req) ?? 'Client authentication failed', basic))
         if (basic && typeof body.client_id === 'string' && body.client_id !== clients.get(req)?.client.applicationId) {
-          return invalidClient(res, 'client_id does not match the authenticated client', basic)
+          return next(invalidClient('client_id does not match the authenticated client', basic))
         }
         setAuthInfo(false)
         next()
       })(req, res, next)
       return
     }
-    if (typeof body.client_id !== 'string' || body.client_id === '') return invalidClient(res, 'Client authentication is required (client_id)', false)
+    if (typeof body.client_id !== 'string' || body.client_id === '') return next(invalidClient('Client authentication is required (client_id)', false))
     checkClient(deps, body.client_id, null).then((check) => {
-      if (!check.ok) return invalidClient(res, check.reason, false)
+      if (!check.ok) return next(invalidClient(check.reason, false))
       clients.set(req, { client: check.client, public: true })
       setAuthInfo(true)
       next()

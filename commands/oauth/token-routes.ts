@@ -8,7 +8,7 @@ import oauth2orize from 'oauth2orize'
 import { z } from 'zod'
 import { requestMetadata } from '../auth-deps.ts'
 import type { RouteDeps } from '../route-deps.ts'
-import { authenticatedClient, clientAuthentication } from './client-auth.ts'
+import { authenticatedClient, clientAuthentication, TokenRouteError } from './client-auth.ts'
 import type { createOAuthServer } from './oauth-server.ts'
 import { revokeToken } from './issue-tokens.ts'
 
@@ -59,8 +59,15 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
     res.setHeader('Pragma', 'no-cache')
     next()
   }
-  /** RFC 6749 5.2 bodies for everything that goes wrong here, our own errors included. */
+  /**
+   * The one error mapper of the token routes: RFC 6749 5.2 bodies for everything that goes wrong here, our own
+   * errors included. (A body the parsers refuse never gets here: the global handler answers it before any route.)
+   */
   const tokenErrors: ErrorRequestHandler = (error, req, res, next) => {
+    if (error instanceof TokenRouteError) {
+      for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value)
+      return res.status(error.status).json({ error: error.error, error_description: error.message })
+    }
     if (error instanceof oauth2orize.OAuth2Error) {
       // RFC 6749 5.2 answers 400 for everything but invalid_client (oauth2orize says 403 or 501 for some).
       if (error.status !== 401) error.status = 400
@@ -68,9 +75,6 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
     }
     if (typeof error === 'object' && error !== null && 'kind' in error && (error as { kind: string }).kind === 'invalid') {
       return res.status(400).json({ error: 'invalid_request', error_description: (error as Error).message })
-    }
-    if (typeof error === 'object' && error !== null && 'type' in error) {
-      return res.status(400).json({ error: 'invalid_request', error_description: 'The request body cannot be parsed' })
     }
     req.log?.error({ err: error }, 'token endpoint failed')
     res.status(500).json({ error: 'server_error', error_description: 'Something went wrong on our side; it has been logged' })
@@ -107,10 +111,7 @@ export function tokenRoutes(deps: RouteDeps, server: ReturnType<typeof createOAu
   })
   const revoke: RequestHandler = async (req, res) => {
     const body = req.body as Record<string, unknown>
-    if (typeof body.token !== 'string' || body.token === '') {
-      res.status(400).json({ error: 'invalid_request', error_description: 'Missing required parameter: token' })
-      return
-    }
+    if (typeof body.token !== 'string' || body.token === '') throw new TokenRouteError(400, 'invalid_request', 'Missing required parameter: token')
     const client = authenticatedClient(req)!.client
     await revokeToken(body.token, client.applicationId, deps, requestMetadata(req, { actor: { type: 'application', id: client.applicationId }, accountId: client.accountId, clientId: client.applicationId }))
     res.status(200).end()

@@ -3,7 +3,7 @@
  * calendar buckets of a time zone), the live readings as Server-Sent Events, and the HTTP
  * ingest devices use instead of MQTT (HTTP Basic with their MQTT credentials).
  */
-import { Router, type Request, type Response } from 'express'
+import type { Request, RequestHandler, Response } from 'express'
 import { z } from 'zod'
 import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
 import type { SensorReadingCorrected, SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
@@ -17,8 +17,8 @@ import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.
 import { FailureBackoff, retryAfterSeconds } from '../auth-backoff.ts'
 import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 import { uuidParamOf } from '../http/requests.ts'
+import { endpoint, textParam, uuidParam, written, type Endpoint } from '../http/endpoint.ts'
 import { accountOf } from '../http/tenancy.ts'
-import { parseInput } from '../http/validate.ts'
 import type { RouteDeps } from '../route-deps.ts'
 import { historyDataQuery, historyDataResponse, ingestBody, ingestResponse, latestReadingsResponse, streamQuery } from './data-schemas.ts'
 import { followThing, LiveTelemetry } from './live-readings.ts'
@@ -33,6 +33,8 @@ const dayMs = 86_400_000
 const heartbeatMs = 15_000
 
 const iso = (ms: number): string => new Date(ms).toISOString()
+
+const thingNotFound = (id: string) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found')
 
 const invalid = (field: string, problem: string): ValidationError =>
   new ValidationError(`Invalid request query: ${field} ${problem}`, [{ field, problem }])
@@ -72,117 +74,23 @@ const correctionData = (event: RecordedEvent<SensorReadingCorrected>): string =>
     corrects: String(event.data.corrects.revision),
   })
 
-export function dataRoutes(deps: RouteDeps): Router {
-  const router = Router()
+export function dataEndpoints(deps: RouteDeps): Endpoint[] {
   const tags = ['Data']
-  const thingIdPath = { thingId: 'thing id (UUID)' }
   const directory = createDeviceDirectory({ readStore: deps.readStore, secretBox: deps.secretBox })
   const history = deps.readStore.readingHistory()
   const live = new LiveTelemetry(deps.eventStore, deps.followers ? { followers: deps.followers } : {})
   deps.shutdown.addEventListener('abort', () => void live.close(), { once: true })
 
-  const thingIdOf = (req: Request): string => uuidParamOf(req, 'thingId', (id) => new NotFoundError(`Thing ${id} not found`, 'thing_not_found'))
-  const ownThing = async (req: Request): Promise<string> => {
-    const thingId = thingIdOf(req)
-    if (!(await thingOfAccount(deps.readStore, accountOf(req), thingId))) throw new NotFoundError(`Thing ${thingId} not found`, 'thing_not_found')
-    return thingId
+  const thingId = uuidParam('thing id (UUID)', thingNotFound)
+  /** The thing is the account's (404 otherwise), checked before the channel and the query, as a `before`. */
+  const ownThing: RequestHandler = async (req, _res, next) => {
+    const id = uuidParamOf(req, 'thingId', thingNotFound)
+    if (!(await thingOfAccount(deps.readStore, accountOf(req), id))) throw thingNotFound(id)
+    next()
   }
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}/data',
-    operationId: 'getLatestData',
-    summary: 'The latest reading of each channel of the thing (beyond the API text)',
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    responses: { 200: { description: 'Latest readings, by channel', schema: latestReadingsResponse } },
-  })
-  router.get('/v1.1/things/:thingId/data', deps.requireBearer, async (req, res) => {
-    const thingId = await ownThing(req)
-    const readings = await latestReadingsOf(deps.readStore, thingId)
-    res.json(readings.map((r) => ({ channel: r.channel, value: r.value, type: r.type, unit: r.unit, timestamp: r.at })))
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}/data/{channel}',
-    operationId: 'getChannelHistory',
-    summary: 'A channel\'s readings in [from, to): raw, or in calendar buckets of a time zone (beyond the API text)',
-    description:
-      `Without \`interval\`, the raw readings (at most ${maxRawPoints}). With it, every bucket of the calendar in \`tz\` that meets [from, to), ` +
-      `each with \`function\` of its readings (at most ${maxBuckets} buckets); a multi-value reading is aggregated per component.`,
-    tags,
-    secured: true,
-    pathParams: { ...thingIdPath, channel: 'the channel (`2`, or a text channel such as `sys:cpu;load`)' },
-    query: historyDataQuery,
-    responses: { 200: { description: 'The history', schema: historyDataResponse } },
-  })
-  router.get('/v1.1/things/:thingId/data/:channel', deps.requireBearer, async (req, res) => {
-    const thingId = await ownThing(req)
-    const channel = String(req.params.channel)
-    if (channel.length === 0 || channel.length > 128) throw new NotFoundError(`Thing ${thingId} has no channel ${channel}`, 'channel_not_found')
-    const query = parseInput(historyDataQuery, req.query, 'query')
-    const to = query.to ?? deps.now().getTime()
-    const from = query.from ?? to - dayMs
-    if (to <= from) throw invalid('to', 'must be after from')
-    const timeZone = query.tz ?? 'UTC'
-    if (!isTimeZone(timeZone)) throw invalid('tz', 'must be an IANA time zone (America/Los_Angeles, UTC, ...)')
-    if (query.function !== undefined && query.interval === undefined) throw invalid('function', 'needs an interval')
-    const range = { thingId, channel, from, to }
-    const count = await history.count(range)
-    if (query.interval === undefined) {
-      if (count > maxRawPoints) {
-        throw invalid('interval', `is needed: [from, to) holds ${count} readings, more than the ${maxRawPoints} one answer returns (or narrow from and to)`)
-      }
-    } else {
-      if (minimumBucketCount(from, to, query.interval) > maxBuckets) {
-        throw invalid('interval', `makes more than ${maxBuckets} buckets between from and to: take a longer one or narrow the range`)
-      }
-      if (count > maxAggregatedPoints) throw invalid('from', `[from, to) holds ${count} readings, more than the ${maxAggregatedPoints} one aggregation reads`)
-    }
-    const fn = query.function ?? 'avg'
-    const points = await historyOf(history, {
-      ...range,
-      ...(query.interval === undefined ? {} : { bucketing: { interval: query.interval, fn, timeZone } }),
-    })
-    if (points.length > maxBuckets) throw invalid('interval', `makes ${points.length} buckets, more than ${maxBuckets}`)
-    res.json({
-      channel,
-      from: iso(from),
-      to: iso(to),
-      interval: query.interval ?? null,
-      function: query.interval === undefined ? null : fn,
-      tz: timeZone,
-      points: points.map((p) => ({ timestamp: iso(p.ts), value: p.value })),
-    })
-  })
-
-  deps.openapi.add({
-    method: 'get',
-    path: '/v1.1/things/{thingId}/stream',
-    operationId: 'streamReadings',
-    summary: 'New readings of the thing as Server-Sent Events, resumable with Last-Event-ID (beyond the API text)',
-    description:
-      'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; a re-decode\'s correction of an ' +
-      'earlier reading is `event: correction` with the same fields plus `corrects` (the `id:` of the reading corrected); reconnecting with ' +
-      '`Last-Event-ID` (or `?last_event_id=`) delivers exactly what came after it, then continues live. A comment line is sent ' +
-      `every ${heartbeatMs / 1000} s.`,
-    tags,
-    secured: true,
-    pathParams: thingIdPath,
-    query: streamQuery,
-    headers: [{ name: 'Last-Event-ID', description: 'the id of the last event received: resume after it' }],
-    responses: { 200: { description: 'The event stream', contentType: 'text/event-stream', schema: z.string() } },
-  })
-  router.get('/v1.1/things/:thingId/stream', deps.requireBearer, async (req, res) => {
-    const thingId = await ownThing(req)
-    const query = parseInput(streamQuery, req.query, 'query')
-    const header = req.get('last-event-id')?.trim()
-    if (header !== undefined && header !== '' && !/^\d{1,15}$/.test(header)) throw invalid('Last-Event-ID', 'must be an id this stream sent')
-    const resumeFrom = header ? header : query.last_event_id
-    startEventStream(req, res, thingId, resumeFrom === undefined ? undefined : Number(resumeFrom))
-  })
+  const channel = textParam('the channel (`2`, or a text channel such as `sys:cpu;load`)', (value, params) =>
+    value.length === 0 || value.length > 128 ? new NotFoundError(`Thing ${params.thingId} has no channel ${value}`, 'channel_not_found') : undefined,
+  )
 
   function startEventStream(req: Request, res: Response, thingId: string, after: number | undefined): void {
     res.status(200)
@@ -233,8 +141,10 @@ export function dataRoutes(deps: RouteDeps): Router {
     )
   }
 
-  const ingestOperation = (path: string, operationId: string, summary: string) =>
-    deps.openapi.add({
+  const failedLogins = new FailureBackoff(deps.now)
+  /** The thing's readings over HTTP: HTTP Basic with its MQTT credentials (checked before the body), then the JSON array. */
+  const ingest = (path: string, operationId: string, summary: string): Endpoint =>
+    endpoint({
       method: 'post',
       path,
       operationId,
@@ -243,9 +153,10 @@ export function dataRoutes(deps: RouteDeps): Router {
         'HTTP Basic with the MQTT username (the id from POST /v1.1/clients) and password (its clear_secret); the body is the JSON array ' +
         'of the `data/json` topic. The answer comes once the readings are durably on the telemetry stream.',
       tags,
-      secured: false,
-      pathParams: { thingId: 'the thing (MQTT client id) the readings are from' },
-      body: ingestBody,
+      auth: 'none',
+      params: { thingId: textParam('the thing (MQTT client id) the readings are from') },
+      // documented only: the credentials are checked before the body is
+      documentedBody: ingestBody,
       bodyMediaTypes: ['application/json'],
       responses: {
         200: { description: 'The readings were accepted', schema: ingestResponse },
@@ -253,56 +164,146 @@ export function dataRoutes(deps: RouteDeps): Router {
         429: { description: 'Too many failed logins from this address or for this user name: try again after Retry-After seconds' },
         403: { description: 'The thing belongs to another account, or is deactivated or blocked' },
       },
+      async handle({ req, res, params: { thingId } }) {
+        const credentials = basicCredentials(req)
+        if (!credentials) {
+          res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
+          throw new UnauthenticatedError('HTTP Basic with the MQTT username and password is required', 'invalid_credentials')
+        }
+        const address = req.ip ?? 'unknown'
+        const wait = failedLogins.retryAfterMs(address, credentials.username)
+        if (wait > 0) throw new RateLimitedError(`Too many failed logins from this address or for this user name: try again in ${retryAfterSeconds(wait)} s`, retryAfterSeconds(wait))
+        const verdict = await directory.authenticateDevice({ ...credentials, thingId })
+        if (!verdict.ok) {
+          if (verdict.code === 5) throw new ForbiddenError(`Not authorized: ${verdict.reason}`, 'not_authorized')
+          failedLogins.failed(address, credentials.username)
+          res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
+          throw new UnauthenticatedError(`Bad user name or password`, 'invalid_credentials')
+        }
+        failedLogins.succeeded(credentials.username)
+        if (!req.is('application/json') || req.body === undefined) {
+          throw new ValidationError('The body must be JSON (Content-Type: application/json)', [{ field: 'body', problem: 'must be application/json' }])
+        }
+        const body = JSON.stringify(req.body)
+        const interpretation = interpretJsonReadings(body)
+        if (interpretation.kind !== 'readings') {
+          const reason = interpretation.kind === 'rejected' ? interpretation.reason : 'must be a JSON array of {channel, value, type, unit}'
+          const detail = detailOf(reason)
+          throw new ValidationError(`Invalid readings: ${reason}`, [detail], 'invalid_readings')
+        }
+        const received = deps.now()
+        const message: TelemetryMessage = {
+          kind: 'readings',
+          source: 'http',
+          topic: null,
+          thingId,
+          accountId: verdict.accountId,
+          receivedAt: received.toISOString(),
+          readings: interpretation.readings,
+          // the body as parsed (the JSON text is what the data/json codec reads), kept for re-decoding
+          payload: Buffer.from(body, 'utf8').toString('base64'),
+        }
+        await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime() }])
+        return { body: { success: true } }
+      },
     })
-  ingestOperation('/v1.1/things/{thingId}/data', 'ingestData', 'Send readings over HTTP instead of MQTT (the Cayenne docs\' HTTP alternative)')
-  ingestOperation('/things/{thingId}/data', 'ingestDataCayennePath', 'The same, at the path of the Cayenne docs (`/things/{clientID}/data`)')
 
-  const failedLogins = new FailureBackoff(deps.now)
-  const ingest = async (req: Request, res: Response): Promise<void> => {
-    const thingId = String(req.params.thingId)
-    const credentials = basicCredentials(req)
-    if (!credentials) {
-      res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
-      throw new UnauthenticatedError('HTTP Basic with the MQTT username and password is required', 'invalid_credentials')
-    }
-    const address = req.ip ?? 'unknown'
-    const wait = failedLogins.retryAfterMs(address, credentials.username)
-    if (wait > 0) throw new RateLimitedError(`Too many failed logins from this address or for this user name: try again in ${retryAfterSeconds(wait)} s`, retryAfterSeconds(wait))
-    const verdict = await directory.authenticateDevice({ ...credentials, thingId })
-    if (!verdict.ok) {
-      if (verdict.code === 5) throw new ForbiddenError(`Not authorized: ${verdict.reason}`, 'not_authorized')
-      failedLogins.failed(address, credentials.username)
-      res.setHeader('WWW-Authenticate', 'Basic realm="capsicum devices", charset="UTF-8"')
-      throw new UnauthenticatedError(`Bad user name or password`, 'invalid_credentials')
-    }
-    failedLogins.succeeded(credentials.username)
-    if (!req.is('application/json') || req.body === undefined) {
-      throw new ValidationError('The body must be JSON (Content-Type: application/json)', [{ field: 'body', problem: 'must be application/json' }])
-    }
-    const body = JSON.stringify(req.body)
-    const interpretation = interpretJsonReadings(body)
-    if (interpretation.kind !== 'readings') {
-      const reason = interpretation.kind === 'rejected' ? interpretation.reason : 'must be a JSON array of {channel, value, type, unit}'
-      const detail = detailOf(reason)
-      throw new ValidationError(`Invalid readings: ${reason}`, [detail], 'invalid_readings')
-    }
-    const received = deps.now()
-    const message: TelemetryMessage = {
-      kind: 'readings',
-      source: 'http',
-      topic: null,
-      thingId,
-      accountId: verdict.accountId,
-      receivedAt: received.toISOString(),
-      readings: interpretation.readings,
-      // the body as parsed (the JSON text is what the data/json codec reads), kept for re-decoding
-      payload: Buffer.from(body, 'utf8').toString('base64'),
-    }
-    await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime() }])
-    res.json({ success: true })
-  }
-  router.post('/v1.1/things/:thingId/data', ingest)
-  router.post('/things/:thingId/data', ingest)
-
-  return router
+  return [
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}/data',
+      operationId: 'getLatestData',
+      summary: 'The latest reading of each channel of the thing (beyond the API text)',
+      tags,
+      auth: 'bearer',
+      params: { thingId },
+      responses: { 200: { description: 'Latest readings, by channel', schema: latestReadingsResponse } },
+      async handle({ req, params: { thingId } }) {
+        if (!(await thingOfAccount(deps.readStore, accountOf(req), thingId))) throw thingNotFound(thingId)
+        const readings = await latestReadingsOf(deps.readStore, thingId)
+        return { body: readings.map((r) => ({ channel: r.channel, value: r.value, type: r.type, unit: r.unit, timestamp: r.at })) }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}/data/{channel}',
+      operationId: 'getChannelHistory',
+      summary: 'A channel\'s readings in [from, to): raw, or in calendar buckets of a time zone (beyond the API text)',
+      description:
+        `Without \`interval\`, the raw readings (at most ${maxRawPoints}). With it, every bucket of the calendar in \`tz\` that meets [from, to), ` +
+        `each with \`function\` of its readings (at most ${maxBuckets} buckets); a multi-value reading is aggregated per component.`,
+      tags,
+      auth: 'bearer',
+      // the thing is the account's before the channel and the query are looked at
+      before: [ownThing],
+      params: { thingId, channel },
+      query: historyDataQuery,
+      responses: { 200: { description: 'The history', schema: historyDataResponse } },
+      async handle({ params: { thingId, channel }, query }) {
+        const to = query.to ?? deps.now().getTime()
+        const from = query.from ?? to - dayMs
+        if (to <= from) throw invalid('to', 'must be after from')
+        const timeZone = query.tz ?? 'UTC'
+        if (!isTimeZone(timeZone)) throw invalid('tz', 'must be an IANA time zone (America/Los_Angeles, UTC, ...)')
+        if (query.function !== undefined && query.interval === undefined) throw invalid('function', 'needs an interval')
+        const range = { thingId, channel, from, to }
+        const count = await history.count(range)
+        if (query.interval === undefined) {
+          if (count > maxRawPoints) {
+            throw invalid('interval', `is needed: [from, to) holds ${count} readings, more than the ${maxRawPoints} one answer returns (or narrow from and to)`)
+          }
+        } else {
+          if (minimumBucketCount(from, to, query.interval) > maxBuckets) {
+            throw invalid('interval', `makes more than ${maxBuckets} buckets between from and to: take a longer one or narrow the range`)
+          }
+          if (count > maxAggregatedPoints) throw invalid('from', `[from, to) holds ${count} readings, more than the ${maxAggregatedPoints} one aggregation reads`)
+        }
+        const fn = query.function ?? 'avg'
+        const points = await historyOf(history, {
+          ...range,
+          ...(query.interval === undefined ? {} : { bucketing: { interval: query.interval, fn, timeZone } }),
+        })
+        if (points.length > maxBuckets) throw invalid('interval', `makes ${points.length} buckets, more than ${maxBuckets}`)
+        return {
+          body: {
+            channel,
+            from: iso(from),
+            to: iso(to),
+            interval: query.interval ?? null,
+            function: query.interval === undefined ? null : fn,
+            tz: timeZone,
+            points: points.map((p) => ({ timestamp: iso(p.ts), value: p.value })),
+          },
+        }
+      },
+    }),
+    endpoint({
+      method: 'get',
+      path: '/v1.1/things/{thingId}/stream',
+      operationId: 'streamReadings',
+      summary: 'New readings of the thing as Server-Sent Events, resumable with Last-Event-ID (beyond the API text)',
+      description:
+        'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; a re-decode\'s correction of an ' +
+        'earlier reading is `event: correction` with the same fields plus `corrects` (the `id:` of the reading corrected); reconnecting with ' +
+        '`Last-Event-ID` (or `?last_event_id=`) delivers exactly what came after it, then continues live. A comment line is sent ' +
+        `every ${heartbeatMs / 1000} s.`,
+      tags,
+      auth: 'bearer',
+      // the thing is the account's before the query is looked at
+      before: [ownThing],
+      params: { thingId },
+      query: streamQuery,
+      headers: [{ name: 'Last-Event-ID', description: 'the id of the last event received: resume after it' }],
+      responses: { 200: { description: 'The event stream', contentType: 'text/event-stream', schema: z.string() } },
+      async handle({ req, res, params: { thingId }, query }) {
+        const header = req.get('last-event-id')?.trim()
+        if (header !== undefined && header !== '' && !/^\d{1,15}$/.test(header)) throw invalid('Last-Event-ID', 'must be an id this stream sent')
+        const resumeFrom = header ? header : query.last_event_id
+        startEventStream(req, res, thingId, resumeFrom === undefined ? undefined : Number(resumeFrom))
+        return written
+      },
+    }),
+    ingest('/v1.1/things/{thingId}/data', 'ingestData', 'Send readings over HTTP instead of MQTT (the Cayenne docs\' HTTP alternative)'),
+    ingest('/things/{thingId}/data', 'ingestDataCayennePath', 'The same, at the path of the Cayenne docs (`/things/{clientID}/data`)'),
+  ]
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { z } from 'zod'
 import { NotFoundError } from '../../domain/errors.ts'
-import { endpoint, routerOf, uuidParam, type Endpoint } from '../../commands/http/endpoint.ts'
+import { endpoint, routerOf, textParam, uuidParam, type Endpoint } from '../../commands/http/endpoint.ts'
 import { errorHandler } from '../../commands/http/errors.ts'
 import { OpenApiDocument } from '../../commands/http/openapi.ts'
 import type { EventStore } from '../../domain/ports/event-store.ts'
@@ -113,4 +113,39 @@ t.test('the document shows documentedBody and a worded If-Match; the router vali
   t.ok('file' in operation.requestBody.content['multipart/form-data']!.schema.properties, 'the documented body, with its file')
   t.equal(operation.parameters.find((p) => p.name === 'If-Match')?.description, 'apply only if the thing is still at this ETag')
   t.ok('412' in operation.responses)
+})
+
+t.test('a text path parameter is taken as it is, or answered by its own 404, after the parameters before it', async (t) => {
+  const channel = textParam('a channel', (value, params) => (value.length > 8 ? new NotFoundError(`Thing ${params.thingId} has no channel ${value}`, 'channel_not_found') : undefined))
+  const url = await serve(t, [
+    endpoint({
+      method: 'get',
+      path: '/things/{thingId}/data/{channel}',
+      operationId: 'channel',
+      summary: 'channel',
+      tags: ['test'],
+      auth: 'none',
+      params: { thingId, channel },
+      query: z.object({ q: z.enum(['a']).optional() }),
+      responses: { 200: { description: 'ok' } },
+      handle: async ({ params }) => ({ body: params }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/clients/{clientId}',
+      operationId: 'client',
+      summary: 'client',
+      tags: ['test'],
+      auth: 'none',
+      params: { clientId: textParam('any id') },
+      responses: { 200: { description: 'ok' } },
+      handle: async ({ params }) => ({ body: params }),
+    }),
+  ])
+  t.strictSame(await (await fetch(`${url}/things/${someId}/data/sys%3Acpu`)).json(), { thingId: someId, channel: 'sys:cpu' }, 'decoded, not a UUID')
+  t.equal((await fetch(`${url}/things/nope/data/much-too-long?q=b`)).status, 404, 'the UUID before it is checked first')
+  const long = await fetch(`${url}/things/${someId}/data/much-too-long?q=b`)
+  t.equal(long.status, 404, 'the channel before the query')
+  t.match(await long.json(), { error: 'channel_not_found', message: `Thing ${someId} has no channel much-too-long` })
+  t.strictSame(await (await fetch(`${url}/clients/not-a-uuid`)).json(), { clientId: 'not-a-uuid' })
 })
