@@ -4,20 +4,16 @@
  * A batch can be delivered again after a crash (at least once), so a hook recognises a
  * reading it already saw by its `key`, which is unique and grows within a thing.
  */
-export interface RecordedReading {
-  /** `<partition>:<offset>:<index in the message>`; stable across redeliveries */
-  readonly key: string
+import type { SensorReadingRecorded } from '../telemetry/telemetry.ts'
+
+export type RecordedReading = Pick<
+  SensorReadingRecorded['data'],
+  'key' | 'thingId' | 'accountId' | 'channel' | 'type' | 'unit' | 'value' | 'at'
+> & {
+  /** where the reading's record is on the telemetry stream (its `key` says the same) */
   readonly partition: number
   readonly offset: number
   readonly index: number
-  readonly thingId: string
-  readonly accountId: string
-  readonly channel: string
-  readonly type: string | null
-  readonly unit: string | null
-  readonly value: number | readonly number[] | string
-  /** ISO time of the reading */
-  readonly at: string
 }
 
 export interface ReadingHook {
