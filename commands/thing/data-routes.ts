@@ -54,25 +54,20 @@ function basicCredentials(req: Request): { username: string; password: string } 
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-const sseData = (event: RecordedEvent<SensorReadingRecorded>): string =>
-  JSON.stringify({
-    channel: event.data.channel,
-    value: event.data.value,
-    type: event.data.type,
-    unit: event.data.unit,
-    timestamp: event.data.at,
-  })
+/** A reading as the stream and `/data` show it. */
+const readingView = (d: SensorReadingRecorded['data'] | SensorReadingCorrected['data']) => ({
+  channel: d.channel,
+  value: d.value,
+  type: d.type,
+  unit: d.unit,
+  timestamp: d.at,
+})
+
+const sseData = (event: RecordedEvent<SensorReadingRecorded>): string => JSON.stringify(readingView(event.data))
 
 /** A re-decode corrected an earlier reading: the reading as it is now, and the `id:` of the reading it corrects. */
 const correctionData = (event: RecordedEvent<SensorReadingCorrected>): string =>
-  JSON.stringify({
-    channel: event.data.channel,
-    value: event.data.value,
-    type: event.data.type,
-    unit: event.data.unit,
-    timestamp: event.data.at,
-    corrects: String(event.data.corrects.revision),
-  })
+  JSON.stringify({ ...readingView(event.data), corrects: String(event.data.corrects.revision) })
 
 export function dataEndpoints(deps: RouteDeps): Endpoint[] {
   const tags = ['Data']
