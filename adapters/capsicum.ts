@@ -428,7 +428,7 @@ function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemet
         jwks: () => tokens.jwks(),
         isShuttingDown: () => shuttingDown,
         ...(metrics
-          ? { metrics: { middleware: metrics.httpMiddleware, endpoint: config.metrics.port === null ? metrics.handler(metricsReader(config.metrics.token, tokens.verify)) : undefined } }
+          ? { metrics: { completed: metrics.completed, endpoint: config.metrics.port === null ? metrics.handler(metricsReader(config.metrics.token, tokens.verify)) : undefined } }
           : {}),
         ...(rateLimits ? { rateLimits: rateLimits.logins } : {}),
         healthChecks: [

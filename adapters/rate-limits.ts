@@ -18,7 +18,7 @@ import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Logger } from 'pino'
 import { RateLimitedError, type RateLimitRefusal } from '../domain/errors.ts'
-import { principalOf } from '../commands/http/auth.ts'
+import { bearerTokenOf, principalOf } from '../commands/http/auth.ts'
 import type { Config, RateLimit } from './config.ts'
 
 export type LimitName = keyof Omit<Config['rateLimits'], 'enabled' | 'redisPrefix'>
@@ -62,23 +62,19 @@ export interface RateLimitsOptions {
   readonly refused?: (limit: string) => void
 }
 
-const routesWithLogins = new Set(['/oauth/token', '/login'])
+const tokenKeysKept = 4096
 
-/** The bearer token as passport-http-bearer found it: the header, else `access_token` in the body or query. */
-function bearerTokenOf(req: Request): string {
-  const header = req.get('authorization')
-  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim()
-  const fromBody = (req.body as Record<string, unknown> | undefined)?.access_token
-  if (typeof fromBody === 'string') return fromBody
-  const fromQuery = (req.query as Record<string, unknown>).access_token
-  return typeof fromQuery === 'string' ? fromQuery : ''
-}
+/** Marks a request counted against the API limits. */
+const counted = Symbol('counted against the API limits')
+type Counted = Request & { [counted]?: true }
+
+const routesWithLogins = new Set(['/oauth/token', '/login'])
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterAbstract>()
   private readonly redis: Redis | undefined
-  /** requests already counted against the API limits (a route may pass the bearer check twice) */
-  private readonly counted = new WeakSet<Request>()
+  /** the limiter's key of each token seen lately: a hash, so that no token reaches Redis (made once per token, not per request) */
+  private readonly tokenKeys = new Map<string, string>()
   /** connections paused now, so one window pauses them once */
   private readonly paused = new WeakSet<PausableClient>()
   private readonly connectionIds = new WeakMap<PausableClient, string>()
@@ -189,13 +185,24 @@ export class RateLimits {
 
   /** After the bearer check: the API per access token and per account. */
   readonly api: RequestHandler = (req, res, next) => {
-    if (this.counted.has(req)) return next()
-    this.counted.add(req)
-    const tokenKey = createHash('sha256').update(bearerTokenOf(req)).digest('base64url').slice(0, 22)
+    // a route may pass the bearer check twice; its request counts once
+    if ((req as Counted)[counted]) return next()
+    ;(req as Counted)[counted] = true
+    const tokenKey = this.tokenKeyOf(bearerTokenOf(req) ?? '')
     this.check(res, [
       { limit: 'apiPerToken', key: tokenKey, field: 'Authorization', what: 'requests with this access token' },
       { limit: 'apiPerAccount', key: principalOf(req).accountId, field: 'account_id', what: 'requests for this account' },
     ]).then((error) => next(error), next)
+  }
+
+  private tokenKeyOf(token: string): string {
+    let key = this.tokenKeys.get(token)
+    if (key === undefined) {
+      if (this.tokenKeys.size >= tokenKeysKept) this.tokenKeys.clear()
+      key = createHash('sha256').update(token).digest('base64url').slice(0, 22)
+      this.tokenKeys.set(token, key)
+    }
+    return key
   }
 
   /** An MQTT CONNECT: the reason it is refused (CONNACK 3), or undefined when it may go on. */

@@ -1,10 +1,8 @@
 /**
- * The bearer-token seam. passport's bearer strategy hands the token to a verifier (the
- * JWT adapter), and every handler after `requireBearer` finds the caller in
+ * The bearer-token seam. The token a request carries goes to a verifier (the JWT
+ * adapter), and every handler after `requireBearer` finds the caller in
  * `principalOf(req)`: the account it acts for, who it is, and its roles.
  */
-import passport from 'passport'
-import { Strategy as BearerStrategy } from 'passport-http-bearer'
 import type { Request, RequestHandler } from 'express'
 import { UnauthenticatedError } from '../../domain/errors.ts'
 import type { Actor, EventMetadata } from '../../domain/ports/event-store.ts'
@@ -37,28 +35,46 @@ declare global {
 
 const noToken = 'A bearer token is required (Authorization: Bearer <token>)'
 
+/**
+ * The bearer token of a request as RFC 6750 sends it (section 2): the Authorization
+ * header, else `access_token` in a form body or in the query; undefined when there is
+ * none. More than one of them is refused, as the RFC demands.
+ */
+export function bearerTokenOf(req: Request): string | undefined {
+  let token: string | undefined
+  const header = req.headers.authorization
+  if (header) {
+    const space = header.indexOf(' ')
+    if (space < 0 || header.indexOf(' ', space + 1) >= 0) throw new UnauthenticatedError('The Authorization header must be "Bearer <token>"')
+    if (header.slice(0, space).toLowerCase() === 'bearer') token = header.slice(space + 1)
+  }
+  for (const carrier of [req.body as Record<string, unknown> | undefined, req.query as Record<string, unknown> | undefined]) {
+    const value = carrier?.access_token
+    if (!value) continue
+    if (token !== undefined) throw new UnauthenticatedError('Send the bearer token one way only (RFC 6750): the Authorization header, the body or the query')
+    if (typeof value === 'string') token = value
+  }
+  return token || undefined
+}
+
+/**
+ * The check in front of every API route: the request's bearer token, verified (the
+ * verifier keeps what it verified), becomes `req.user`. Without passport's per-request
+ * strategy instance and session hooks: they cost this path more than the check itself
+ * (passport stays where it pays: client authentication and the login form).
+ */
 export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
-  const authenticator = new passport.Passport()
-  // Why a token was refused, kept per request: passport only passes on its challenge string.
-  const refusals = new WeakMap<Request, UnauthenticatedError>()
-  authenticator.use(
-    new BearerStrategy({ passReqToCallback: true }, (req: Request, token: string, done: (error: unknown, user?: Express.User | false) => void) => {
-      try {
-        done(null, { principal: verify(token) })
-      } catch (error) {
-        if (!(error instanceof UnauthenticatedError)) return done(error)
-        refusals.set(req, error)
-        done(null, false)
-      }
-    }),
-  )
-  return (req, res, next) => {
-    authenticator.authenticate('bearer', { session: false }, (error: unknown, user: Express.User | false) => {
-      if (error) return next(error)
-      if (!user) return next(refusals.get(req) ?? new UnauthenticatedError(noToken))
-      req.user = user
-      next()
-    })(req, res, next)
+  return (req, _res, next) => {
+    let principal: Principal
+    try {
+      const token = bearerTokenOf(req)
+      if (token === undefined) return next(new UnauthenticatedError(noToken))
+      principal = verify(token)
+    } catch (error) {
+      return next(error)
+    }
+    req.user = { principal }
+    next()
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What never reaches a log line: secret fields (pino redaction paths) and the request
  * data errors carry (an error serializer). adapters/logger.ts applies both to every logger
- * the server uses; the HTTP log (pino-http) takes the serializer too, as it brings its own.
+ * the server uses, the request log (request-log.ts) included.
  */
 import { stdSerializers } from 'pino'
 

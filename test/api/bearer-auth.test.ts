@@ -87,6 +87,23 @@ t.test('bearer tokens', async (t) => {
     })
   }
 
+  await t.test('RFC 6750: the token in the query or a form body serves as well, but one way only', async (t) => {
+    t.equal((await server.api('GET', `/v1.1/things/types?access_token=${good}`)).status, 200, 'in the query')
+    // authenticated, the delete of a thing that does not exist is its 404 (not a 401)
+    const form = await fetch(`${server.url}/v1.1/things/${crypto.randomUUID()}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ access_token: good }).toString(),
+    })
+    t.equal(form.status, 404, 'in a form body')
+    const twice = await server.api<{ error: string; message: string }>('GET', `/v1.1/things/types?access_token=${good}`, { headers: { authorization: `Bearer ${good}` } })
+    t.equal(twice.status, 401)
+    t.match(twice.body, { error: 'invalid_token', message: /one way only/ })
+    const spaced = await listWith(`Bearer ${good} extra`)
+    t.equal(spaced.status, 401)
+    t.match(spaced.body.message, /must be "Bearer <token>"/)
+  })
+
   await t.test('an expired token says so', async (t) => {
     const expired = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }, privateKey, {
       algorithm: 'RS256',

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto'
 import jwt from 'jsonwebtoken'
+import { pino } from 'pino'
 import t from 'tap'
 import { startTestServer } from '../helpers/server.ts'
 
@@ -150,4 +151,22 @@ t.test('readiness fails while shutting down, and requests in flight finish', asy
   const again = await startTestServer(t, { dataDir: server.dataDir })
   const list = await again.api<{ name: string }[]>('GET', '/v1.1/things/types', { token })
   t.equal(list.body.filter((type) => type.name.startsWith('in flight')).length, inFlight, 'and every write is there after a restart')
+})
+
+t.test('the request log: a line per answer at the level its status deserves, with the request id and no secret of the URL', async (t) => {
+  const lines: { level: number; msg: string; req?: { id: string; method: string; url: string }; res?: { statusCode: number }; responseTime?: number }[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) })
+  const server = await startTestServer(t, { logger })
+  const completed = (id: string) => lines.find((line) => line.msg === 'request completed' && line.req?.id === id)
+
+  await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'log-ok' } })
+  await fetch(`${server.url}/reset-password?token=S3CRET-TOKEN&x=1`, { headers: { 'x-request-id': 'log-secret' } })
+  await fetch(`${server.url}/v1.1/nothing-here`, { headers: { 'x-request-id': 'log-404' } })
+  // the line is written when the answer is complete, just after the client has it
+  await new Promise((resolve) => setTimeout(resolve, 50))
+
+  t.match(completed('log-ok'), { level: 20, req: { method: 'GET', url: '/healthz' }, res: { statusCode: 200 }, responseTime: Number }, '2xx at debug')
+  t.match(completed('log-404'), { level: 30, res: { statusCode: 404 } }, '4xx at info')
+  t.equal(completed('log-secret')?.req?.url, '/reset-password?token=[redacted]&x=1', 'a token in the URL is masked')
+  t.notOk(lines.some((line) => JSON.stringify(line).includes('S3CRET-TOKEN')), 'the token is in no line')
 })
