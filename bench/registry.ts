@@ -5,22 +5,26 @@
  *      over HTTP (validation, uniqueness check, one append of 501 events, read-your-writes
  *      until the read models hold all 500 devices). BENCH_BATCHES runs, median shown.
  *   2  GET /v1.1/things/{id} with a JWT (RS256 verification, tenancy check, read model,
- *      children) under autocannon, beside a bare express hello-world measured the same
- *      way in the same run; printed as a ratio. Target ≥ 0.7×. Metrics and rate limits off,
- *      as before they existed.
+ *      children) under autocannon, beside a bare express hello-world in the same run.
+ *      Target ≥ 0.7×. Metrics and rate limits off, as before they existed.
  *   3  the same GET with metrics and rate limits on (limits far above the load, so each
- *      request is counted but none refused) vs off, in alternating rounds; printed as a
- *      ratio. Target ≥ 0.95×. BENCH_OPS_ROUNDS rounds of each (default 2), BENCH_OPS=skip
- *      leaves it out.
+ *      request is counted but none refused) vs off. Target ≥ 0.95×. BENCH_OPS=skip leaves
+ *      it out.
+ *
+ * Both comparisons run their two servers side by side and load them in alternating slices
+ * (A B B A A B ..., BENCH_PAIRS pairs of BENCH_SECONDS each): this machine's speed drifts
+ * between seconds (a shared VM), so a ratio is taken within each pair and the median of
+ * the pairs is printed. Each server's CPU time (utime + stime from /proc) per request is
+ * printed too: it does not count the time a neighbour took, and varies far less.
  *
  * Each server runs in its own child process (this file, with `serve-capsicum` or
  * `serve-hello`), so the load generator does not share their event loop.
- * Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50),
- * BENCH_BATCHES (default 5); BENCH_PROFILE_DIR writes a CPU profile of each server there. A benchmark, not a test: it exits 0 whether or not the
+ * Environment: BENCH_SECONDS (per slice, default 4), BENCH_PAIRS (default 6),
+ * BENCH_CONNECTIONS (default 50), BENCH_BATCHES (default 5); BENCH_PROFILE_DIR writes a CPU profile of each server there. A benchmark, not a test: it exits 0 whether or not the
  * target is met (1 only if it cannot run).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -30,11 +34,10 @@ import express from 'express'
 import { startCapsicum } from '../adapters/capsicum.ts'
 import { loadConfig } from '../adapters/config.ts'
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const seconds = Number(process.env.BENCH_SECONDS ?? 4)
+const pairs = Number(process.env.BENCH_PAIRS ?? 6)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const batches = Number(process.env.BENCH_BATCHES ?? 5)
-
-const opsRounds = Number(process.env.BENCH_OPS_ROUNDS ?? 2)
 
 /** The child's metrics and rate limits (BENCH_OPS=on|off); on, the limits sit far above any load here. */
 const opsEnv = (ops: 'on' | 'off'): Record<string, string> =>
@@ -122,7 +125,7 @@ async function load(url: string, headers: Record<string, string>, duration: numb
 async function main(): Promise<void> {
   process.stdout.write(
     `registry benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
-      `autocannon: ${connections} connections, ${seconds} s per measurement after a 2 s warm-up\n\n`,
+      `autocannon: ${connections} connections, ${seconds} s slices after a 2 s warm-up of each server\n\n`,
   )
   const capsicum = await startChild('serve-capsicum')
   try {
@@ -149,63 +152,91 @@ async function main(): Promise<void> {
       const child = await api(capsicum, 'POST', '/v1.1/things', { name, parent_id: paired.body.id })
       if (child.status !== 201) throw new Error(`child answered ${child.status}`)
     }
-    const thingUrl = `${capsicum.url}/v1.1/things/${paired.body.id}`
     const check = await api<{ children: unknown[] }>(capsicum, 'GET', `/v1.1/things/${paired.body.id}`)
     if (check.status !== 200 || check.body.children.length !== 2) throw new Error('GET thing is not as expected')
-    const auth = { authorization: `Bearer ${capsicum.token}` }
-    await load(thingUrl, auth, 2)
-    const ours = await load(thingUrl, auth, seconds)
-    await capsicum.stop()
-    const opsRuns = process.env.BENCH_OPS === 'skip' ? undefined : await withAndWithoutOps()
-
     const hello = await startChild('serve-hello')
-    await load(hello.url, {}, 2)
-    const bare = await load(hello.url, {}, seconds)
-    await hello.stop()
-
-    const row = (name: string, r: autocannon.Result): string =>
-      `   ${name.padEnd(44)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  ` +
-      `(${r.non2xx} non-2xx, ${r.errors} errors)\n`
-    process.stdout.write(`2  GET /v1.1/things/{id} with JWT auth vs bare express\n`)
-    process.stdout.write(row('GET /v1.1/things/{id} (JWT, 2 children)', ours))
-    process.stdout.write(row('express hello-world', bare))
-    const ratio = ours.requests.average / bare.requests.average
-    process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ 0.7×: ${ratio >= 0.7 ? 'met' : 'NOT met'})\n`)
-    if (opsRuns) {
-      const mean = (rs: autocannon.Result[]): number => rs.reduce((sum, r) => sum + r.requests.average, 0) / rs.length
-      process.stdout.write(`3  GET /v1.1/things/{id} with metrics and rate limits on vs off (${opsRuns.on.length} alternating rounds each)\n`)
-      opsRuns.off.forEach((r, i) => process.stdout.write(row(`off, round ${i + 1}`, r)))
-      opsRuns.on.forEach((r, i) => process.stdout.write(row(`on, round ${i + 1}`, r)))
-      const opsRatio = mean(opsRuns.on) / mean(opsRuns.off)
-      process.stdout.write(`   ratio ${opsRatio.toFixed(3)}× (mean on / mean off; target ≥ 0.95×: ${opsRatio >= 0.95 ? 'met' : 'NOT met'})\n`)
+    try {
+      process.stdout.write(`2  GET /v1.1/things/{id} with JWT auth vs bare express (${pairs} pairs of ${seconds} s slices)\n`)
+      const compared = await interleaved(
+        { name: 'GET /v1.1/things/{id} (JWT, 2 children)', child: capsicum, url: `${capsicum.url}/v1.1/things/${paired.body.id}`, headers: { authorization: `Bearer ${capsicum.token}` } },
+        { name: 'express hello-world', child: hello, url: hello.url, headers: {} },
+      )
+      process.stdout.write(`   ratio ${compared.toFixed(2)}× (median of the pairs; target ≥ 0.7×: ${compared >= 0.7 ? 'met' : 'NOT met'})\n`)
+    } finally {
+      await hello.stop()
     }
-  } catch (error) {
+  } finally {
     await capsicum.stop()
-    throw error
+  }
+  if (process.env.BENCH_OPS === 'skip') return
+
+  // 3. Metrics and rate limits on vs off.
+  const off = await startChild('serve-capsicum', 'off')
+  const on = await startChild('serve-capsicum', 'on')
+  try {
+    const targets = []
+    for (const [name, server] of [['metrics and limits on', on], ['metrics and limits off', off]] as const) {
+      await api(server, 'POST', '/v1.1/clients')
+      const thing = await api<{ id: string }>(server, 'POST', '/v1.1/things', { name: 'Bench thing' })
+      targets.push({ name, child: server, url: `${server.url}/v1.1/things/${thing.body.id}`, headers: { authorization: `Bearer ${server.token}` } })
+    }
+    process.stdout.write(`3  GET /v1.1/things/{id} with metrics and rate limits on vs off (${pairs} pairs of ${seconds} s slices)\n`)
+    const compared = await interleaved(targets[0]!, targets[1]!)
+    process.stdout.write(`   ratio ${compared.toFixed(3)}× (median of the pairs; target ≥ 0.95×: ${compared >= 0.95 ? 'met' : 'NOT met'})\n`)
+  } finally {
+    await Promise.all([on.stop(), off.stop()])
   }
 }
 
-/** One GET of a paired thing per server, measured in rounds alternating off and on (the machine's load drifts). */
-async function withAndWithoutOps(): Promise<{ on: autocannon.Result[]; off: autocannon.Result[] }> {
-  const runs = { on: [] as autocannon.Result[], off: [] as autocannon.Result[] }
-  for (let round = 0; round < opsRounds; round++) {
-    for (const ops of ['off', 'on'] as const) {
-      const server = await startChild('serve-capsicum', ops)
-      try {
-        await api(server, 'POST', '/v1.1/clients')
-        const thing = await api<{ id: string }>(server, 'POST', '/v1.1/things', { name: 'Bench thing' })
-        const url = `${server.url}/v1.1/things/${thing.body.id}`
-        const auth = { authorization: `Bearer ${server.token}` }
-        await load(url, auth, 2)
-        const result = await load(url, auth, seconds)
-        if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 2xx with metrics and limits ${ops}`)
-        runs[ops].push(result)
-      } finally {
-        await server.stop()
-      }
+/** utime + stime of a process in seconds (Linux), or NaN where /proc is not there. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+interface Target {
+  readonly name: string
+  readonly child: Child
+  readonly url: string
+  readonly headers: Record<string, string>
+}
+
+/**
+ * Loads `a` and `b` in alternating slices (ABBA...), prints each one's rates and CPU time
+ * per request, and answers the median of the pairs' ratios a/b.
+ */
+async function interleaved(a: Target, b: Target): Promise<number> {
+  const runs = new Map<Target, { rates: number[]; cpu: number; requests: number }>([
+    [a, { rates: [], cpu: 0, requests: 0 }],
+    [b, { rates: [], cpu: 0, requests: 0 }],
+  ])
+  for (const target of [a, b]) await load(target.url, target.headers, 2)
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const target of pair % 2 === 0 ? [a, b] : [b, a]) {
+      const cpuBefore = cpuSecondsOf(target.child.child.pid)
+      const result = await load(target.url, target.headers, seconds)
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} answers were not 2xx, ${result.errors} errors`)
+      const run = runs.get(target)!
+      run.rates.push(result.requests.average)
+      run.cpu += cpuSecondsOf(target.child.child.pid) - cpuBefore
+      run.requests += result.requests.total
     }
   }
-  return runs
+  for (const target of [a, b]) {
+    const run = runs.get(target)!
+    process.stdout.write(
+      `   ${target.name.padEnd(42)} median ${median(run.rates).toFixed(0).padStart(6)} req/s  ` +
+        `(${run.rates.map((r) => r.toFixed(0)).join(', ')})  CPU ${((run.cpu / run.requests) * 1e6).toFixed(1)} µs/request\n`,
+    )
+  }
+  const ratios = runs.get(a)!.rates.map((rate, i) => rate / runs.get(b)!.rates[i]!)
+  const cpuPerRequest = (target: Target): number => runs.get(target)!.cpu / runs.get(target)!.requests
+  process.stdout.write(`   pair ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; CPU per request of the first / the second: ${(cpuPerRequest(a) / cpuPerRequest(b)).toFixed(2)}×\n`)
+  return median(ratios)
 }
 
 const role = process.argv[2]

@@ -1,5 +1,5 @@
 /** The auth server's routes: users, passwords, OAuth2 and its pages (the application endpoints are declared with the platform's, in index.ts). */
-import type { Router } from 'express'
+import type { RequestHandler } from 'express'
 import { authorizeRoutes } from './oauth/authorize-routes.ts'
 import { consoleRoutes } from './oauth/console-routes.ts'
 import { dashboardRoutes } from './console/routes.ts'
@@ -11,7 +11,7 @@ import { passwordPages } from './user/password-pages.ts'
 import { userEndpoints } from './user/routes.ts'
 import { routerOf } from './http/endpoint.ts'
 
-export function authRoutes(deps: RouteDeps): Router[] {
+export function authRoutes(deps: RouteDeps): RequestHandler[] {
   const server = createOAuthServer(deps)
   return [
     routerOf(deps, userEndpoints(deps)),

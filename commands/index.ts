@@ -1,5 +1,5 @@
 /** Every resource's routes, and the writes the server makes on its own at start. */
-import type { Router } from 'express'
+import type { RequestHandler } from 'express'
 import { builtInThingTypes } from '../domain/thing-type/thing-type.ts'
 import type { EventStore } from '../domain/ports/event-store.ts'
 import { registerThingType } from './thing-type/register-thing-type.ts'
@@ -18,7 +18,7 @@ import { seedConsoleApplication } from './console/console-application.ts'
 import { auditEndpoints } from './audit/routes.ts'
 import { applicationEndpoints } from './application/routes.ts'
 
-export function platformRoutes(deps: RouteDeps): Router[] {
+export function platformRoutes(deps: RouteDeps): RequestHandler[] {
   return [
     // one list, in an order routerOf accepts: GET /v1.1/things/types before GET /v1.1/things/{thingId}, or the start fails
     routerOf(deps, [

@@ -3,7 +3,7 @@
  * the API-version header, body parsing with a size limit, rate limits, health, the OpenAPI
  * document and its interactive docs, JSON 404s, and the one error mapping.
  */
-import express, { type RequestHandler, type Router } from 'express'
+import express, { type RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import swaggerUi from 'swagger-ui-express'
 import { ValidationError } from '../../domain/errors.ts'
@@ -22,7 +22,7 @@ export interface HealthCheck {
 export interface HttpAppOptions {
   readonly logger: Logger
   readonly bodyLimitBytes: number
-  readonly routers: readonly Router[]
+  readonly routers: readonly RequestHandler[]
   readonly openapi: OpenApiDocument
   readonly healthChecks: readonly HealthCheck[]
   readonly jwks: () => object

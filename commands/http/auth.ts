@@ -48,8 +48,10 @@ export function bearerTokenOf(req: Request): string | undefined {
     if (space < 0 || header.indexOf(' ', space + 1) >= 0) throw new UnauthenticatedError('The Authorization header must be "Bearer <token>"')
     if (header.slice(0, space).toLowerCase() === 'bearer') token = header.slice(space + 1)
   }
-  for (const carrier of [req.body as Record<string, unknown> | undefined, req.query as Record<string, unknown> | undefined]) {
-    const value = carrier?.access_token
+  const inBody = (req.body as Record<string, unknown> | undefined)?.access_token
+  // (express parses the query on every read of req.query: only when there is one)
+  const inQuery = req.url.includes('?') ? (req.query as Record<string, unknown>).access_token : undefined
+  for (const value of [inBody, inQuery]) {
     if (!value) continue
     if (token !== undefined) throw new UnauthenticatedError('Send the bearer token one way only (RFC 6750): the Authorization header, the body or the query')
     if (typeof value === 'string') token = value

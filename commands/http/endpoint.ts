@@ -155,12 +155,13 @@ function shadows(earlier: OperationSpec, later: OperationSpec): boolean {
 }
 
 /**
- * The router of a list of endpoints, in their order. A miswired list fails here, at start:
+ * The routes of a list of endpoints, in their order. A miswired list fails here, at start:
  * a path parameter without its declaration (or the reverse), an operation declared twice,
  * or an endpoint that an earlier one would take the requests of.
  */
-export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 'readYourWrites' | 'eventStore' | 'now' | 'newId'>, endpoints: readonly Endpoint[]): Router {
+export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 'readYourWrites' | 'eventStore' | 'now' | 'newId'>, endpoints: readonly Endpoint[]): RequestHandler {
   const router = Router()
+  const byMethod = new Map<string, Router>()
   const operations = endpoints.map(operationOf)
   operations.forEach((operation, i) => {
     const inPath = [...operation.path.matchAll(parameterPattern)].map((m) => m[1]!).sort()
@@ -183,7 +184,7 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
     const params = Object.entries<PathParam>(spec.params ?? {})
     const emptyQuery = spec.query?.safeParse({})
     const queryOf = (req: Request): unknown =>
-      !spec.query ? undefined : Object.keys(req.query).length === 0 && emptyQuery?.success ? emptyQuery.data : parseInput(spec.query, req.query, 'query')
+      !spec.query ? undefined : !req.url.includes('?') && emptyQuery?.success ? emptyQuery.data : parseInput(spec.query, req.query, 'query')
     const handler: RequestHandler = async (req, res) => {
       // validated in this order: the path parameters, the body, the query
       const pathParams: Record<string, string> = {}
@@ -208,6 +209,11 @@ export function routerOf(deps: Pick<RouteDeps, 'openapi' | 'requireBearer' | 're
     }
     const chain = [...(spec.auth === 'bearer' ? [deps.requireBearer] : []), ...(spec.roles ? [requireOneOf(spec.roles)] : []), ...(spec.before ?? []), handler]
     router[spec.method](expressPathOf(spec.path), ...chain)
+    const method = spec.method.toUpperCase()
+    if (!byMethod.has(method)) byMethod.set(method, Router())
+    byMethod.get(method)![spec.method](expressPathOf(spec.path), ...chain)
   }
-  return router
+  // A request tries only the routes of its method (HEAD: GET's), in their order; any other
+  // method (OPTIONS: express answers it with the methods the path allows) tries them all.
+  return (req, res, next) => (byMethod.get(req.method === 'HEAD' ? 'GET' : req.method) ?? router)(req, res, next)
 }
