@@ -18,7 +18,7 @@ import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Logger } from 'pino'
 import { RateLimitedError, type RateLimitRefusal } from '../domain/errors.ts'
-import { bearerTokenOf, principalOf } from '../commands/http/auth.ts'
+import { bearerTokenOf, principalOf, type Principal } from '../commands/http/auth.ts'
 import type { Config, RateLimit } from './config.ts'
 
 export type LimitName = keyof Omit<Config['rateLimits'], 'enabled' | 'redisPrefix'>
@@ -62,19 +62,75 @@ export interface RateLimitsOptions {
   readonly refused?: (limit: string) => void
 }
 
-const tokenKeysKept = 4096
+/** What a limit a request takes from is, in a refusal's words. */
+interface Check {
+  readonly limit: LimitName
+  readonly field: string
+  readonly what: string
+}
 
-/** Marks a request counted against the API limits. */
-const counted = Symbol('counted against the API limits')
-type Counted = Request & { [counted]?: true }
+const loginChecks: readonly Check[] = [
+  { limit: 'tokenPerAddress', field: 'client address', what: 'token requests and logins' },
+  { limit: 'tokenPerEmail', field: 'email', what: 'token requests and logins for this e-mail' },
+]
+
+const apiChecks: readonly Check[] = [
+  { limit: 'apiPerToken', field: 'Authorization', what: 'requests with this access token' },
+  { limit: 'apiPerAccount', field: 'account_id', what: 'requests for this account' },
+]
+
+/** Points of an API limit taken from its count ahead of the requests that spend them. */
+interface Lease {
+  /** points taken and not yet spent */
+  left: number
+  /** what the count had left once this lease was taken */
+  remaining: number
+  /** when the count's window ends (ms since the epoch): a lease does not outlive it */
+  resetsAt: number
+  /** the next lease, while it is being taken */
+  next: Promise<void> | undefined
+}
+
+const leaseShare = 64
+const leaseMost = 64
+/** beyond this many keys, the leases of ended windows are dropped */
+const leasesKept = 10_000
+
+function sweep(leases: Map<string, Lease>): void {
+  const now = Date.now()
+  for (const [key, lease] of leases) if (lease.resetsAt <= now && lease.next === undefined) leases.delete(key)
+}
+
+const ignore = (): void => undefined
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** the request is counted against the API limits */
+      countedByLimits?: true
+    }
+  }
+}
 
 const routesWithLogins = new Set(['/oauth/token', '/login'])
 
 export class RateLimits {
   private readonly limiters = new Map<LimitName, RateLimiterAbstract>()
+  /** each API limit's leases, by key */
+  private readonly leases = new Map<LimitName, Map<string, Lease>>([
+    ['apiPerToken', new Map()],
+    ['apiPerAccount', new Map()],
+  ])
+  /** each limit's `RateLimit-Policy` item, which never changes */
+  private readonly policies = new Map<LimitName, string>()
   private readonly redis: Redis | undefined
-  /** the limiter's key of each token seen lately: a hash, so that no token reaches Redis (made once per token, not per request) */
-  private readonly tokenKeys = new Map<string, string>()
+  /**
+   * The limiter's key of each verified token: a hash, so that no token reaches Redis. Kept
+   * by the principal the verifier answered for it (one object per token while it is in the
+   * verifier's cache), so that it is made once per token, not per request.
+   */
+  private readonly tokenKeys = new WeakMap<Principal, string>()
   /** connections paused now, so one window pauses them once */
   private readonly paused = new WeakSet<PausableClient>()
   private readonly connectionIds = new WeakMap<PausableClient, string>()
@@ -88,6 +144,7 @@ export class RateLimits {
     this.redis?.on('error', (error: Error) => options.logger.debug({ err: error }, 'rate limits: Redis unavailable, counting in memory'))
     for (const name of Object.keys(labelOf) as LimitName[]) {
       const limit: RateLimit = limits[name]
+      this.policies.set(name, `"${labelOf[name]}";q=${limit.points};w=${limit.windowSeconds}`)
       const memory = new RateLimiterMemory({ points: limit.points, duration: limit.windowSeconds, keyPrefix: labelOf[name] })
       this.limiters.set(
         name,
@@ -154,15 +211,19 @@ export class RateLimits {
 
   /** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) for the limits a request took from. */
   private describe(res: Response, taken: readonly Taken[]): void {
-    res.setHeader(
-      'RateLimit-Policy',
-      taken.map((t) => `"${labelOf[t.limit]}";q=${this.options.limits[t.limit].points};w=${this.options.limits[t.limit].windowSeconds}`).join(', '),
-    )
-    res.setHeader('RateLimit', taken.map((t) => `"${labelOf[t.limit]}";r=${t.remaining};t=${Math.max(0, Math.ceil(t.msBeforeNext / 1000))}`).join(', '))
+    let policy = ''
+    let state = ''
+    for (const t of taken) {
+      const separator = policy === '' ? '' : ', '
+      policy += separator + this.policies.get(t.limit)!
+      state += `${separator}"${labelOf[t.limit]}";r=${t.remaining};t=${Math.max(0, Math.ceil(t.msBeforeNext / 1000))}`
+    }
+    res.setHeader('RateLimit-Policy', policy)
+    res.setHeader('RateLimit', state)
   }
 
-  private async check(res: Response, checks: readonly { limit: LimitName; key: string; field: string; what: string }[]): Promise<RateLimitedError | undefined> {
-    const taken = await Promise.all(checks.map((c) => this.take(c.limit, c.key)))
+  /** The answer to a request that took `taken` from the limits `checks` name: the headers, and the refusal if one refused it. */
+  private verdict(res: Response, checks: readonly Check[], taken: readonly Taken[]): RateLimitedError | undefined {
     this.describe(res, taken)
     const refused = taken.findIndex((t) => !t.allowed)
     if (refused < 0) return undefined
@@ -175,32 +236,75 @@ export class RateLimits {
   readonly logins: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' || !routesWithLogins.has(req.path)) return next()
     const body = (req.body ?? {}) as Record<string, unknown>
-    const email = typeof body.email === 'string' ? body.email : typeof body.username === 'string' ? body.username : undefined
-    const checks: { limit: LimitName; key: string; field: string; what: string }[] = [{ limit: 'tokenPerAddress', key: req.ip ?? 'unknown', field: 'client address', what: 'token requests and logins' }]
-    if (email !== undefined && email.trim() !== '') {
-      checks.push({ limit: 'tokenPerEmail', key: email.trim().toLowerCase(), field: 'email', what: 'token requests and logins for this e-mail' })
-    }
-    this.check(res, checks).then((error) => next(error), next)
+    const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : typeof body.username === 'string' ? body.username.trim().toLowerCase() : ''
+    const checks = email === '' ? loginChecks.slice(0, 1) : loginChecks
+    const keys = [req.ip ?? 'unknown', email]
+    Promise.all(checks.map((check, i) => this.take(check.limit, keys[i]!))).then((taken) => next(this.verdict(res, checks, taken)), next)
   }
 
-  /** After the bearer check: the API per access token and per account. */
+  /**
+   * After the bearer check: the API per access token and per account. Counted from leases
+   * (`spend`), so that a request far from its limits goes on at once.
+   */
   readonly api: RequestHandler = (req, res, next) => {
     // a route may pass the bearer check twice; its request counts once
-    if ((req as Counted)[counted]) return next()
-    ;(req as Counted)[counted] = true
-    const tokenKey = this.tokenKeyOf(bearerTokenOf(req) ?? '')
-    this.check(res, [
-      { limit: 'apiPerToken', key: tokenKey, field: 'Authorization', what: 'requests with this access token' },
-      { limit: 'apiPerAccount', key: principalOf(req).accountId, field: 'account_id', what: 'requests for this account' },
-    ]).then((error) => next(error), next)
+    if (res.locals.countedByLimits) return next()
+    res.locals.countedByLimits = true
+    const principal = principalOf(req)
+    const byToken = this.spend('apiPerToken', this.tokenKeyOf(req, principal))
+    const byAccount = this.spend('apiPerAccount', principal.accountId)
+    if (byToken instanceof Promise || byAccount instanceof Promise) {
+      Promise.all([byToken, byAccount]).then((taken) => next(this.verdict(res, apiChecks, taken)), next)
+    } else {
+      next(this.verdict(res, apiChecks, [byToken, byAccount]))
+    }
   }
 
-  private tokenKeyOf(token: string): string {
-    let key = this.tokenKeys.get(token)
+  /**
+   * One point of an API limit for `key`, from the key's lease when it has points left (at
+   * once), else from a new lease taken from the limiter (a promise; the requests that come
+   * meanwhile wait for the same one). A lease is a 64th of what the count had left, at
+   * most 64 points, and a single point when nothing is known of the window: near the limit
+   * every request is taken one by one, so one node refuses exactly at the limit, and nodes
+   * sharing Redis refuse at most a lease early.
+   */
+  private spend(limit: LimitName, key: string): Taken | Promise<Taken> {
+    const leases = this.leases.get(limit)!
+    let lease = leases.get(key)
+    if (lease === undefined) {
+      if (leases.size >= leasesKept) sweep(leases)
+      leases.set(key, (lease = { left: 0, remaining: 0, resetsAt: 0, next: undefined }))
+    }
+    const now = Date.now()
+    const known = now < lease.resetsAt
+    if (known && lease.left > 0) {
+      lease.left--
+      return { limit, allowed: true, remaining: lease.remaining + lease.left, msBeforeNext: lease.resetsAt - now }
+    }
+    if (lease.next) return lease.next.then(() => this.spend(limit, key))
+    const size = known ? Math.min(leaseMost, Math.max(1, Math.floor(lease.remaining / leaseShare))) : 1
+    const taken = this.take(limit, key, size).then(
+      (taken): Taken => {
+        lease.next = undefined
+        lease.resetsAt = Date.now() + taken.msBeforeNext
+        lease.left = taken.allowed ? size - 1 : 0
+        lease.remaining = taken.remaining
+        return { ...taken, remaining: taken.remaining + lease.left }
+      },
+      (error: unknown) => {
+        lease.next = undefined
+        throw error
+      },
+    )
+    lease.next = taken.then(ignore, ignore)
+    return taken
+  }
+
+  private tokenKeyOf(req: Request, principal: Principal): string {
+    let key = this.tokenKeys.get(principal)
     if (key === undefined) {
-      if (this.tokenKeys.size >= tokenKeysKept) this.tokenKeys.clear()
-      key = createHash('sha256').update(token).digest('base64url').slice(0, 22)
-      this.tokenKeys.set(token, key)
+      key = createHash('sha256').update(bearerTokenOf(req) ?? '').digest('base64url').slice(0, 22)
+      this.tokenKeys.set(principal, key)
     }
     return key
   }

@@ -156,6 +156,25 @@ t.test('MQTT: a fast QoS 1 publisher is slowed down (paused), not dropped, and l
   t.strictSame(history.body.points.map((p) => p.value).sort((a, b) => a - b), Array.from({ length: readings }, (_, i) => i), 'all of them, in the history')
 })
 
+t.test('the API limits are counted from leases: every answer still says exactly what is left, and the limit holds at its count, in sequence and all at once', async (t) => {
+  const server = await startTestServer(t, { env: limited({ RATE_LIMIT_API_PER_TOKEN: '100000/1m', RATE_LIMIT_API_PER_ACCOUNT: '300/1m' }) })
+  const token = server.tokenFor('account-leased')
+  const left: number[] = []
+  for (let i = 0; i < 300; i++) {
+    const res = await apiGet(server.url, token)
+    t.equal(res.status, 200)
+    left.push(Number(/"api_per_account";r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1]))
+  }
+  t.strictSame(left, Array.from({ length: 300 }, (_, i) => 299 - i), 'RateLimit counts down by one per request')
+  t.equal((await apiGet(server.url, token)).status, 429, 'the 301st is refused')
+
+  const burst = server.tokenFor('account-burst')
+  await apiGet(server.url, server.tokenFor('account-burst')) // the window is known: the burst is served from leases
+  const statuses = await Promise.all(Array.from({ length: 400 }, () => apiGet(server.url, burst).then((res) => res.status)))
+  t.equal(statuses.filter((status) => status === 200).length, 299, '300 per account, the first included, however many come at once')
+  t.equal(statuses.filter((status) => status === 429).length, 101)
+})
+
 t.test('two nodes sharing Redis share the counts', async (t) => {
   const prefix = `capsicum-test-${randomUUID().slice(0, 8)}:ratelimit`
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
