@@ -10,8 +10,8 @@
  *      brokers; medians and ratios are printed. For Capsicum it also waits until the
  *      telemetry processor has recorded every reading as an event, and prints that rate.
  *      A third broker runs the same rounds: aedes 1.2 alone, with its default options, no
- *      authentication and nothing persisted, the broker the card binds us to. It is no
- *      target, it shows what of the gap to Mosquitto is the broker library's own. The CPU
+ *      authentication and nothing persisted, the broker the card binds us to: the targets
+ *      are ratios to it (≥ 1.0× at both QoS), Mosquitto stays the long-term anchor. The CPU
  *      time the Capsicum server spent per reading (MQTT, stream, processor, read models,
  *      rules: everything, from the first publish until the last event) is printed too; it
  *      varies less between runs and machines than the rates.
@@ -335,13 +335,15 @@ async function main(): Promise<void> {
           `   lost ${rounds.reduce((sum, r) => sum + r.lost, 0)}\n`
         )
       }
-      const ratio = median(results.capsicum.map((r) => r.rate)) / theirRate
-      const target = qos === 1 ? 1.0 : 0.6
+      // The targets (issue 12): stock aedes in the same run, and the server's CPU per reading.
+      const ratio = median(results.capsicum.map((r) => r.rate)) / median(results.aedes.map((r) => r.rate))
+      const cpu = median(results.cpuPerReading)
       process.stdout.write(`QoS ${qos}: readings/s from first publish to last delivery (median of ${rounds}), and the ratio to Mosquitto\n`)
       process.stdout.write(line('Capsicum', results.capsicum) + line('aedes', results.aedes) + line('Mosquitto', results.mosquitto))
       if (processing) process.stdout.write(`   Capsicum, until every reading is a SensorReadingRecorded event: ${median(results.recordedRate).toFixed(0)}/s\n`)
-      process.stdout.write(`   Capsicum server CPU per reading, until the last event: ${median(results.cpuPerReading).toFixed(1)} µs\n`)
-      process.stdout.write(`   ratio ${ratio.toFixed(2)}× (target ≥ ${target.toFixed(1)}×: ${ratio >= target ? 'met' : 'NOT met'})\n\n`)
+      process.stdout.write(`   Capsicum server CPU per reading, until the last event: ${cpu.toFixed(1)} µs per round: ${results.cpuPerReading.map((c) => c.toFixed(1)).join(', ')}` +
+        (qos === 1 ? ` (target ≤ 30 µs: ${cpu <= 30 ? 'met' : 'NOT met'})` : '') + '\n')
+      process.stdout.write(`   ratio to stock aedes ${ratio.toFixed(2)}× (target ≥ 1.0×: ${ratio >= 1 ? 'met' : 'NOT met'})\n\n`)
     }
 
     await capsicum.stop()
@@ -360,7 +362,7 @@ async function main(): Promise<void> {
       const perConnection = (after.rss - before.rss) / sockets.length
       process.stdout.write(
         `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
-          `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 20 KB: ${perConnection <= 20 * 1024 ? 'met' : 'NOT met'})\n`,
+          `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 8 KB: ${perConnection <= 8 * 1024 ? 'met' : 'NOT met'})\n`,
       )
       for (const socket of sockets) socket.destroy()
     } finally {
