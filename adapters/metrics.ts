@@ -47,7 +47,7 @@ export const unmatchedRoute = 'unmatched'
 /** Routes of the HTTP shell that are not express routes of a router but still worth naming. */
 function routeOf(req: Request): string {
   const route = req.route as { path?: unknown } | undefined
-  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`
+  if (route && typeof route.path === 'string') return req.baseUrl === '' ? route.path : `${req.baseUrl}${route.path}`
   if (req.baseUrl === '/docs') return '/docs'
   return unmatchedRoute
 }
@@ -73,13 +73,26 @@ export class Metrics implements Instruments, MqttInstruments {
   constructor(sources: MetricsSources) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
-    this.httpRequests = new Counter({ name: 'capsicum_http_requests_total', help: 'HTTP requests answered, by route template, method and status', labelNames: ['route', 'method', 'status'], registers })
-    this.httpDuration = new Histogram({
+    const httpDuration = (this.httpDuration = new Histogram({
       name: 'capsicum_http_request_duration_seconds',
       help: 'time from a request to the end of its answer, by route template, method and status',
       labelNames: ['route', 'method', 'status'],
       buckets: latencyBuckets,
       registers,
+    }))
+    this.httpRequests = new Counter({
+      name: 'capsicum_http_requests_total',
+      help: 'HTTP requests answered, by route template, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+      // Each series counts what its latency histogram counted: one update per request, not two.
+      async collect() {
+        const { values } = await httpDuration.get()
+        this.reset()
+        for (const { metricName, labels, value } of values) {
+          if (metricName === 'capsicum_http_request_duration_seconds_count') this.inc(labels as Record<'route' | 'method' | 'status', string>, value)
+        }
+      },
     })
     this.mqttConnections = new Gauge({ name: 'capsicum_mqtt_connections', help: 'MQTT connections open (CONNACK accepted) on this node', registers })
     this.mqttRefused = new Counter({ name: 'capsicum_mqtt_connects_refused_total', help: 'MQTT CONNECTs refused, by reason', labelNames: ['reason'], registers })
@@ -155,11 +168,9 @@ export class Metrics implements Instruments, MqttInstruments {
     })
   }
 
-  /** Counts an answer by the route that matched, with its duration (the request log tells). */
+  /** Counts an answer by the route that matched, with its duration (the request log tells): one histogram update. */
   readonly completed = (req: Request, res: Response, seconds: number): void => {
-    const labels = { route: routeOf(req), method: req.method, status: String(res.statusCode) }
-    this.httpRequests.inc(labels)
-    this.httpDuration.observe(labels, seconds)
+    this.httpDuration.observe({ route: routeOf(req), method: req.method, status: String(res.statusCode) }, seconds)
   }
 
   /** `GET /metrics`. `authorize` throws (an UnauthenticatedError, a ForbiddenError) for who may not read it. */
