@@ -6,7 +6,9 @@
  *
  * - HTTP: `/oauth/token` and the login form per client address and per e-mail, in front
  *   of the routes (beyond the lockout the grant code keeps); the API per access token and
- *   per account, once the bearer token is verified. A refusal is a 429 (`RateLimitedError`).
+ *   per account, once the bearer token is verified, counted from leases of points so that
+ *   a request far from its limits does not wait for the limiter. A refusal is a 429
+ *   (`RateLimitedError`).
  * - MQTT: CONNECT attempts per client address and per user name (CONNACK 3 beyond);
  *   publishes per connection and payload bytes per account, which slow the connection
  *   down (aedes stops reading its socket until the window resets), never drop it: what a
