@@ -46,7 +46,6 @@ export const requestBindings = (req: Request): { id: string; method: string; url
 
 const levelOf = (status: number): Level => (status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug')
 
-
 /**
  * The first middleware of `app`: gives every request its id and a lazily made `req.log`,
  * and logs each answer at debug (2xx, 3xx), info (4xx) or error (5xx) when it ends.
