@@ -21,7 +21,8 @@
  * Each server runs in its own process (this file with `serve-capsicum` or `serve-aedes`), so the load
  * generator does not share its event loop. Environment: BENCH_DEVICES (20),
  * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000);
- * BENCH_PROFILE_DIR writes a CPU profile of the Capsicum server there; BENCH_ROLES starts it
+ * BENCH_PROFILE_DIR writes a CPU profile and an allocation profile of the Capsicum server's
+ * rounds there (startProfiling); BENCH_ROLES starts it
  * with only those roles (`api,mqtt,projector` measures the endpoint without the processor).
  * A benchmark, not a test: it exits 0 whether or not the targets are met.
  */
@@ -31,6 +32,7 @@ import { connect as connectTcp, createServer, type Socket } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Session } from 'node:inspector/promises'
 import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startCapsicum } from '../adapters/capsicum.ts'
@@ -79,6 +81,7 @@ async function serveCapsicum(): Promise<void> {
   }
   const client = await api<{ id: string; clear_secret: string }>('POST', '/v1.1/clients')
   const thingIds: string[] = []
+  let profiling: Promise<(() => Promise<void>) | undefined> | undefined
   const send = (message: unknown): void => {
     process.send!(message)
   }
@@ -93,6 +96,9 @@ async function serveCapsicum(): Promise<void> {
           )
           thingIds.push(...created.map((c) => c.id))
         }
+        // the profiles start once the setup is done: they show the rounds alone
+        profiling ??= startProfiling()
+        await profiling
         send({ username: client.id, password: client.clear_secret, thingIds: thingIds.slice(0, request.count) })
       } else if (request.type === 'recorded') {
         const cpu = process.cpuUsage()
@@ -108,11 +114,34 @@ async function serveCapsicum(): Promise<void> {
   })
   send({ mqttPort: capsicum.mqttPort, pid: process.pid })
   process.once('SIGTERM', () => {
-    void capsicum.close().then(() => {
+    void (profiling ?? Promise.resolve(undefined)).then((session) => session?.()).then(() => capsicum.close()).then(() => {
       rmSync(dataDir, { recursive: true, force: true })
       process.exit(0)
     })
   })
+}
+
+/**
+ * With BENCH_PROFILE_DIR: a CPU profile and a sampling heap profile (allocations, the
+ * collected ones too: what the garbage collector had to reclaim) of this process, from
+ * now until the function it resolves to is called, written there.
+ */
+async function startProfiling(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_PROFILE_DIR
+  if (!dir) return undefined
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  await session.post('HeapProfiler.enable')
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  return async () => {
+    const { profile } = await session.post('Profiler.stop')
+    const { profile: heap } = await session.post('HeapProfiler.stopSampling')
+    writeFileSync(join(dir, `capsicum-${process.pid}.cpuprofile`), JSON.stringify(profile))
+    writeFileSync(join(dir, `capsicum-${process.pid}.heapprofile`), JSON.stringify(heap))
+    session.disconnect()
+  }
 }
 
 /** Stock aedes, default options (but long client ids): the reference for what the broker library does alone. */
@@ -133,8 +162,7 @@ interface ServerChild {
 }
 
 function startChild(mode: 'serve-capsicum' | 'serve-aedes'): Promise<ServerChild> {
-  const profile = process.env.BENCH_PROFILE_DIR && mode === 'serve-capsicum' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
-  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), mode], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), mode], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
