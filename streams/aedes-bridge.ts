@@ -133,9 +133,9 @@ export class AedesBridge {
    * Records a publish the ACL allowed. Resolves once its record is durable, or at once
    * when the topic is not telemetry (commands and other device-bound traffic are only
    * routed). Never rejects for what a device sent; only when the stream fails.
+   * `parsed`: the topic parsed, when the caller has it already.
    */
-  publish(session: DeviceSession, topic: string, payload: Uint8Array): Promise<void> {
-    const parsed = parseTopic(topic)
+  publish(session: DeviceSession, topic: string, payload: Uint8Array, parsed: CayenneTopic | null = parseTopic(topic)): Promise<void> {
     // an empty payload clears a retained message: nothing to record
     if (parsed === null || !isTelemetry(parsed) || payload.byteLength === 0) return done
     // a device publishing for itself, the common case, needs no lookup (and no extra turn)
@@ -171,7 +171,7 @@ export class AedesBridge {
           break
       }
     }
-    return this.deps.write({ key: thingId, value: JSON.stringify(message), timestamp: receivedAt.getTime() })
+    return this.deps.write({ key: thingId, value: JSON.stringify(message), timestamp: receivedAt.getTime(), message })
   }
 
   /** The connection is up (after CONNACK): the processor sets `last_online` from it. */
@@ -221,7 +221,7 @@ export class AedesBridge {
   private connection(session: DeviceSession, kind: 'connected' | 'disconnected'): Promise<void> {
     const at = this.deps.now()
     const message: TelemetryMessage = { kind, thingId: session.clientId, accountId: session.accountId, receivedAt: at.toISOString(), username: session.username }
-    return this.deps.write({ key: session.clientId, value: JSON.stringify(message), timestamp: at.getTime() })
+    return this.deps.write({ key: session.clientId, value: JSON.stringify(message), timestamp: at.getTime(), message })
   }
 
   private async thingFor(session: DeviceSession, thingId: string): Promise<DeviceThing | undefined> {

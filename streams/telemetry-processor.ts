@@ -109,7 +109,7 @@ export class TelemetryProcessor {
   async handle(batch: TelemetryBatch): Promise<void> {
     const records: { record: TelemetryRecord; message: TelemetryMessage }[] = []
     for (const record of batch.records) {
-      const message = messageOf(record)
+      const message = record.message ?? messageOf(record)
       if (message) records.push({ record, message })
       else this.options.logger.error({ partition: record.partition, offset: record.offset, key: record.key }, 'telemetry record is no telemetry message: skipped')
     }

@@ -184,9 +184,10 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         const session = client ? sessions.get(client) : undefined
         if (!session) return done(new Error('no session'))
         if (!bridge.mayPublish(session, packet.topic)) return done(new Error(`not authorized to publish to ${packet.topic}`))
-        instruments?.published(parseTopic(packet.topic)?.kind ?? 'other', packet.qos)
+        const parsed = parseTopic(packet.topic)
+        instruments?.published(parsed?.kind ?? 'other', packet.qos)
         limits?.published(client as unknown as { pause(): void; resume(): void }, session.accountId, (packet.payload as Buffer).length)
-        const recorded = bridge.publish(session, packet.topic, packet.payload as Buffer)
+        const recorded = bridge.publish(session, packet.topic, packet.payload as Buffer, parsed)
         const failed = (error: unknown): void =>
           logger.error({ err: error, clientId: session.clientId, topic: packet.topic }, 'telemetry stream refused a record')
         if (bridge.mayRouteAtOnce(packet.qos)) {

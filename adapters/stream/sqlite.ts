@@ -135,7 +135,9 @@ export class SqliteTelemetryStream implements TelemetryStream {
         const offset = this.nextOffsets[partition]!
         this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
         this.nextOffsets[partition] = offset + 1
-        return { partition, offset, key: record.key, value: record.value, timestamp: record.timestamp }
+        const { key, value, timestamp, message } = record
+        // the recent records hand the message itself to the consumers in this process
+        return message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message }
       })
       this.staged.push(...written)
       return written.map(({ partition, offset }) => ({ partition, offset }))

@@ -198,7 +198,7 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
           // the body as parsed (the JSON text is what the data/json codec reads), kept for re-decoding
           payload: Buffer.from(body, 'utf8').toString('base64'),
         }
-        await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime() }])
+        await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime(), message }])
         return { body: { success: true } }
       },
     })

@@ -1,3 +1,5 @@
+import type { TelemetryMessage } from '../telemetry/telemetry-message.ts'
+
 /**
  * The TelemetryStream port, shaped by Kafka: a log split into partitions by key (the
  * thing id, so one thing's readings stay in order), consumer groups that commit offsets
@@ -10,6 +12,11 @@ export interface TelemetryRecordToProduce {
   readonly value: string
   /** milliseconds since the epoch, when the reading was received */
   readonly timestamp: number
+  /**
+   * `value` before it became JSON, when the producer has it: a consumer in the same
+   * process may take it instead of parsing `value` again. Never stored or sent.
+   */
+  readonly message?: TelemetryMessage
 }
 
 export interface TelemetryRecord extends TelemetryRecordToProduce {

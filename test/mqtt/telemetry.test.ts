@@ -112,6 +112,13 @@ t.test('telemetry from MQTT', async (t) => {
     const { message } = await watcher.next((m) => m.kind === 'disconnected' && m.thingId === thingId, 'the disconnected record')
     t.match(message, { kind: 'disconnected', username: alice.username, accountId: alice.accountId })
   })
+
+  await t.test('a record read from memory hands over its message as the JSON of its value says it', async (t) => {
+    // the processor takes `message` instead of parsing `value`: the two must never differ
+    const handedOver = watcher.records.filter((record) => record.message !== undefined)
+    t.equal(handedOver.length, watcher.records.length, 'every record the bridge wrote carries its message')
+    t.strictSame(handedOver.map((record) => record.message), handedOver.map((record) => JSON.parse(record.value) as unknown))
+  })
 })
 
 t.test('LPP binary for a thing whose provisioning codec is lpp', async (t) => {
