@@ -15,6 +15,9 @@
  *      time the Capsicum server spent per reading (MQTT, stream, processor, read models,
  *      rules: everything, from the first publish until the last event) is printed too; it
  *      varies less between runs and machines than the rates.
+ *      Then the QoS 1 rounds again, alternating with rounds on a second server whose
+ *      publishing things carry BENCH_RULE_COUNT (1000) rules: the rate until every reading
+ *      is an event with the rules against without (target ≥ 0.9×).
  *   2  RSS per idle connection: BENCH_IDLE (default 10000) devices connect and stay idle;
  *      the server's resident memory after a GC, minus before, divided by the count.
  *
@@ -53,11 +56,18 @@ interface Credentials {
   readonly thingIds: readonly string[]
 }
 
-type ServerRequest = { readonly type: 'things'; readonly count: number } | { readonly type: 'recorded' } | { readonly type: 'rss' }
+type ServerRequest =
+  | { readonly type: 'things'; readonly count: number }
+  | { readonly type: 'rules'; readonly thingIds: readonly string[]; readonly count: number }
+  | { readonly type: 'recorded' }
+  | { readonly type: 'rss' }
 
-/** what `recorded` answers: the log's head, and the server's CPU time so far (µs) */
+/** the rules of the rules round: this many, spread over the publishing things */
+const ruleCount = Number(process.env.BENCH_RULE_COUNT ?? 1000)
+
+/** what `recorded` answers: the readings recorded and offered to the rules so far, and the server's CPU time so far (µs) */
 interface Progress {
-  readonly position: number
+  readonly readings: number
   readonly cpu: number
 }
 
@@ -65,9 +75,12 @@ interface Progress {
 async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
   // Rate limits off: the default of 100 publishes/s per connection would cap the devices by design.
+  // The processor hands each batch to this hook after the rules: it counts what is done.
+  let readingsDone = 0
+  const counter = { name: 'bench-counter', onReadings: async (readings: readonly unknown[]) => void (readingsDone += readings.length) }
   const capsicum = await startCapsicum(
     loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' }),
-    roles ? { roles } : {},
+    { hooks: [counter], ...(roles ? { roles } : {}) },
   )
   const token = capsicum.tokens.sign({ sub: 'bench-user', account_id: 'account-bench', roles: [], user_id: 'bench-user' })
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -100,9 +113,27 @@ async function serveCapsicum(): Promise<void> {
         profiling ??= startProfiling()
         await profiling
         send({ username: client.id, password: client.clear_secret, thingIds: thingIds.slice(0, request.count) })
+      } else if (request.type === 'rules') {
+        // Rules on the publishers' channel 1, each with a threshold of its own: a few inside
+        // the readings' range (20.0 to 29.9), which fire and re-arm as the values cycle, the
+        // others above it, which are evaluated on every reading and never fire.
+        for (let k = 0; k < request.count; k += 50) {
+          await Promise.all(
+            Array.from({ length: Math.min(50, request.count - k) }, (_, i) =>
+              api('POST', '/v1.1/rules', {
+                enabled: true,
+                title: `bench rule ${k + i}`,
+                triggers: [
+                  { id: request.thingIds[(k + i) % request.thingIds.length], channel: '1', unit: 'c', geofence: false, conditions: [{ operator: 'gt', value: String(29.5 + (k + i) / 10) }] },
+                ],
+              }),
+            ),
+          )
+        }
+        send({ created: request.count })
       } else if (request.type === 'recorded') {
         const cpu = process.cpuUsage()
-        send({ position: (await capsicum.eventStore.headPosition()) ?? 0, cpu: cpu.user + cpu.system } satisfies Progress)
+        send({ readings: readingsDone, cpu: cpu.user + cpu.system } satisfies Progress)
       } else {
         // Settle first: two full collections, a pause for the allocator to give pages back.
         globalThis.gc?.()
@@ -290,6 +321,24 @@ async function runRound(port: number, credentials: Credentials, qos: 0 | 1): Pro
   }
 }
 
+/**
+ * A round on a Capsicum server, then the wait until the processor has turned every
+ * reading into a SensorReadingRecorded event and offered it to the rules: that rate, and
+ * the server's CPU per reading.
+ */
+async function capsicumRound(server: ServerChild, credentials: Credentials, qos: 0 | 1): Promise<{ round: RoundResult; recordedRate: number; cpuPerReading: number }> {
+  const expected = (credentials.thingIds.length - 1) * readingsPerDevice
+  const before = await server.ask<Progress>({ type: 'recorded' })
+  const started = performance.now()
+  const round = await runRound(server.mqttPort, credentials, qos)
+  let now = await server.ask<Progress>({ type: 'recorded' })
+  while (processing && now.readings - before.readings < expected && performance.now() - started < 120_000) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    now = await server.ask<Progress>({ type: 'recorded' })
+  }
+  return { round, recordedRate: expected / ((performance.now() - started) / 1000), cpuPerReading: (now.cpu - before.cpu) / expected }
+}
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
@@ -336,21 +385,13 @@ async function main(): Promise<void> {
     // One thing more than publishers: the subscriber connects as a thing too.
     const ours = await capsicum.ask<Credentials>({ type: 'things', count: devices + 1 })
     const theirs: Credentials = { username: 'bench', password: '', thingIds: ours.thingIds }
-    const expected = devices * readingsPerDevice
     for (const qos of [1, 0] as const) {
       const results = { capsicum: [] as RoundResult[], aedes: [] as RoundResult[], mosquitto: [] as RoundResult[], recordedRate: [] as number[], cpuPerReading: [] as number[] }
       for (let round = 0; round < rounds; round++) {
-        const before = await capsicum.ask<Progress>({ type: 'recorded' })
-        const started = performance.now()
-        results.capsicum.push(await runRound(capsicum.mqttPort, ours, qos))
-        // The processor turns every reading into a SensorReadingRecorded event.
-        let now = await capsicum.ask<Progress>({ type: 'recorded' })
-        while (processing && now.position - before.position < expected && performance.now() - started < 120_000) {
-          await new Promise((resolve) => setTimeout(resolve, 20))
-          now = await capsicum.ask<Progress>({ type: 'recorded' })
-        }
-        results.recordedRate.push(expected / ((performance.now() - started) / 1000))
-        results.cpuPerReading.push((now.cpu - before.cpu) / expected)
+        const ran = await capsicumRound(capsicum, ours, qos)
+        results.capsicum.push(ran.round)
+        results.recordedRate.push(ran.recordedRate)
+        results.cpuPerReading.push(ran.cpuPerReading)
         results.aedes.push(await runRound(aedes.mqttPort, theirs, qos))
         results.mosquitto.push(await runRound(mosquitto.port, theirs, qos))
       }
@@ -372,6 +413,31 @@ async function main(): Promise<void> {
       process.stdout.write(`   Capsicum server CPU per reading, until the last event: ${cpu.toFixed(1)} µs per round: ${results.cpuPerReading.map((c) => c.toFixed(1)).join(', ')}` +
         (qos === 1 ? ` (target ≤ 30 µs: ${cpu <= 30 ? 'met' : 'NOT met'})` : '') + '\n')
       process.stdout.write(`   ratio to stock aedes ${ratio.toFixed(2)}× (target ≥ 1.0×: ${ratio >= 1 ? 'met' : 'NOT met'})\n\n`)
+    }
+
+    if (processing && ruleCount > 0) {
+      // The same QoS 1 rounds on a second server whose publishing things carry the rules,
+      // interleaved with rounds on the first: the rate until every reading is an event.
+      const ruled = await startChild('serve-capsicum')
+      try {
+        const credentials = await ruled.ask<Credentials>({ type: 'things', count: devices + 1 })
+        await ruled.ask({ type: 'rules', thingIds: credentials.thingIds.slice(0, -1), count: ruleCount })
+        const without: number[] = []
+        const withRules: number[] = []
+        for (let round = 0; round < rounds; round++) {
+          without.push((await capsicumRound(capsicum, ours, 1)).recordedRate)
+          withRules.push((await capsicumRound(ruled, credentials, 1)).recordedRate)
+        }
+        const ratio = median(withRules) / median(without)
+        process.stdout.write(
+          `QoS 1 with ${ruleCount} rules on the publishing things, readings/s until every reading is an event (median of ${rounds})\n` +
+            `   with the rules ${median(withRules).toFixed(0).padStart(8)}   rounds ${withRules.map((r) => r.toFixed(0)).join(', ')}\n` +
+            `   without        ${median(without).toFixed(0).padStart(8)}   rounds ${without.map((r) => r.toFixed(0)).join(', ')}\n` +
+            `   ratio ${ratio.toFixed(2)}× (target ≥ 0.9×: ${ratio >= 0.9 ? 'met' : 'NOT met'})\n\n`,
+        )
+      } finally {
+        await ruled.stop()
+      }
     }
 
     await capsicum.stop()

@@ -49,9 +49,18 @@ function asNumber(value: string | number): number | null {
   return numeric.test(value) ? Number(value) : null
 }
 
+/** each condition's value as a number (null: a text), read once: conditions are evaluated on every reading */
+const conditionNumbers = new WeakMap<Condition, number | null>()
+
+function numberOf(condition: Condition): number | null {
+  let number = conditionNumbers.get(condition)
+  if (number === undefined) conditionNumbers.set(condition, (number = asNumber(condition.value)))
+  return number
+}
+
 export function conditionHolds(condition: Condition, value: string | number): boolean {
   const left = asNumber(value)
-  const right = asNumber(condition.value)
+  const right = numberOf(condition)
   if (left !== null && right !== null) {
     switch (condition.operator) {
       case 'eq':
@@ -82,7 +91,8 @@ export function triggerConcerns(trigger: Trigger, reading: EvaluatedReading): bo
 }
 
 export function triggerHolds(trigger: Trigger, value: string | number): boolean {
-  return trigger.conditions.every((condition) => conditionHolds(condition, value))
+  for (const condition of trigger.conditions) if (!conditionHolds(condition, value)) return false
+  return true
 }
 
 export function combine(triggersCondition: TriggersCondition, holding: readonly boolean[]): boolean {
@@ -107,11 +117,18 @@ export function evaluateConditions(
   holding: readonly boolean[],
   reading: EvaluatedReading,
 ): Evaluation {
+  // loops, not map and closures: this runs for every rule a reading concerns
   const concerned: number[] = []
-  const next = rule.triggers.map((trigger, i) => {
-    if (!triggerConcerns(trigger, reading)) return holding[i] ?? false
-    concerned.push(i)
-    return triggerHolds(trigger, reading.value as string | number)
-  })
+  const next: boolean[] = []
+  const { triggers } = rule
+  for (let i = 0; i < triggers.length; i++) {
+    const trigger = triggers[i]!
+    if (triggerConcerns(trigger, reading)) {
+      concerned.push(i)
+      next.push(triggerHolds(trigger, reading.value as string | number))
+    } else {
+      next.push(holding[i] ?? false)
+    }
+  }
   return { concerned, holding: next, holds: combine(rule.triggersCondition, next) }
 }

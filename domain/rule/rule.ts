@@ -116,6 +116,9 @@ export type RuleState =
 /** Keys are `<partition>:<offset>:<index>`; each part compares as a number. */
 export function keyIsNewer(key: string, last: string | undefined): boolean {
   if (last === undefined) return true
+  // runs for every rule on every reading: the common keys are compared without allocating
+  const order = compareNumberedKeys(key, last)
+  if (order !== null) return order > 0
   const a = key.split(':').map(Number)
   const b = last.split(':').map(Number)
   if (a.some(Number.isNaN) || b.some(Number.isNaN) || a.length !== b.length) return key > last
@@ -123,6 +126,35 @@ export function keyIsNewer(key: string, last: string | undefined): boolean {
     if (a[i] !== b[i]) return a[i]! > b[i]!
   }
   return false
+}
+
+/**
+ * The sign of `a` against `b`, part by part, when both are as many colon-separated runs
+ * of digits; null for anything else.
+ */
+function compareNumberedKeys(a: string, b: string): number | null {
+  let i = 0
+  let j = 0
+  let order = 0
+  for (;;) {
+    let x = 0
+    let y = 0
+    const startA = i
+    const startB = j
+    for (let c = a.charCodeAt(i); i < a.length && c !== 58; c = a.charCodeAt(++i)) {
+      if (c < 48 || c > 57) return null
+      x = x * 10 + (c - 48)
+    }
+    for (let c = b.charCodeAt(j); j < b.length && c !== 58; c = b.charCodeAt(++j)) {
+      if (c < 48 || c > 57) return null
+      y = y * 10 + (c - 48)
+    }
+    if (i === startA || j === startB || i - startA > 15 || j - startB > 15) return null
+    if (order === 0 && x !== y) order = x > y ? 1 : -1
+    if (i === a.length || j === b.length) return i === a.length && j === b.length ? order : null
+    i++
+    j++
+  }
 }
 
 function checkDefinition(definition: RuleDefinition): void {
@@ -160,7 +192,6 @@ function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: D
   if (!rule.definition.enabled || !keyIsNewer(reading.key, rule.lastKeys[reading.thingId])) return []
   const evaluation = evaluateConditions(rule.definition, rule.holding, reading)
   if (evaluation.concerned.length === 0) return []
-  const at = now.toISOString()
   if (rule.armed && evaluation.holds && cooledDown(rule, reading.at)) {
     const { title, actions, notifications, httpPush } = rule.definition
     return [
@@ -172,15 +203,15 @@ function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: D
           title,
           reading,
           effects: { actions, notifications, httpPush },
-          triggeredAt: at,
+          triggeredAt: now.toISOString(),
         },
       },
     ]
   }
-  if (!rule.armed && !evaluation.holds) return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: at } }]
+  if (!rule.armed && !evaluation.holds) return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: now.toISOString() } }]
   const changed = evaluation.holding.some((holds, i) => holds !== rule.holding[i])
   if (changed && rule.definition.triggers.length > 1) {
-    return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: at } }]
+    return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: now.toISOString() } }]
   }
   return []
 }

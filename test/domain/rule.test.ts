@@ -112,6 +112,21 @@ t.test('conditions', async (t) => {
     t.notOk(keyIsNewer('0:9:3', '0:9:3'))
     t.notOk(keyIsNewer('0:9:2', '0:10:0'))
     t.ok(keyIsNewer('0:1:0', undefined))
+    t.ok(keyIsNewer('15:123456789012:2', '15:123456789011:9'), 'offsets beyond 32 bits')
+  })
+  t.test('keys of any shape order as the text of their parts says', async (t) => {
+    // what keyIsNewer must agree with: parts as numbers, or the text when they are not numbers
+    const byParts = (key: string, last: string): boolean => {
+      const a = key.split(':').map(Number)
+      const b = last.split(':').map(Number)
+      if (a.some(Number.isNaN) || b.some(Number.isNaN) || a.length !== b.length) return key > last
+      const i = a.findIndex((n, k) => n !== b[k])
+      return i >= 0 && a[i]! > b[i]!
+    }
+    const parts = ['0', '7', '10', '007', '', 'x', ' 3', '1e3', '9007199254740993', '123456789012345']
+    const keys = parts.flatMap((p) => [p, `${p}:1`, `1:${p}`, `2:${p}:0`, `2:0:${p}`, `${p}:${p}:${p}`])
+    const disagreements = keys.flatMap((key) => keys.filter((last) => keyIsNewer(key, last) !== byParts(key, last)).map((last) => `${key} vs ${last}`))
+    t.strictSame(disagreements, [])
   })
 })
 
