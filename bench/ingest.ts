@@ -424,15 +424,21 @@ async function main(): Promise<void> {
         await ruled.ask({ type: 'rules', thingIds: credentials.thingIds.slice(0, -1), count: ruleCount })
         const without: number[] = []
         const withRules: number[] = []
+        const cpuWithout: number[] = []
+        const cpuWithRules: number[] = []
         for (let round = 0; round < rounds; round++) {
-          without.push((await capsicumRound(capsicum, ours, 1)).recordedRate)
-          withRules.push((await capsicumRound(ruled, credentials, 1)).recordedRate)
+          const plain = await capsicumRound(capsicum, ours, 1)
+          const ruledRound = await capsicumRound(ruled, credentials, 1)
+          without.push(plain.recordedRate)
+          cpuWithout.push(plain.cpuPerReading)
+          withRules.push(ruledRound.recordedRate)
+          cpuWithRules.push(ruledRound.cpuPerReading)
         }
         const ratio = median(withRules) / median(without)
         process.stdout.write(
           `QoS 1 with ${ruleCount} rules on the publishing things, readings/s until every reading is an event (median of ${rounds})\n` +
-            `   with the rules ${median(withRules).toFixed(0).padStart(8)}   rounds ${withRules.map((r) => r.toFixed(0)).join(', ')}\n` +
-            `   without        ${median(without).toFixed(0).padStart(8)}   rounds ${without.map((r) => r.toFixed(0)).join(', ')}\n` +
+            `   with the rules ${median(withRules).toFixed(0).padStart(8)}   rounds ${withRules.map((r) => r.toFixed(0)).join(', ')}   CPU ${median(cpuWithRules).toFixed(1)} µs a reading\n` +
+            `   without        ${median(without).toFixed(0).padStart(8)}   rounds ${without.map((r) => r.toFixed(0)).join(', ')}   CPU ${median(cpuWithout).toFixed(1)} µs a reading\n` +
             `   ratio ${ratio.toFixed(2)}× (target ≥ 0.9×: ${ratio >= 0.9 ? 'met' : 'NOT met'})\n\n`,
         )
       } finally {
