@@ -6,8 +6,8 @@
  * - Start: the rules read model and its checkpoint (or, without them, the log from its
  *   start), then the log followed from there: rule events from the API or another node
  *   keep the memory current; an event at or below a rule's known revision is skipped.
- * - A reading that changes nothing in memory costs no I/O. The readings of a batch that do
- *   go through handleCommandBatch from the known state, as one append with the expected
+ * - A reading that changes nothing in memory costs no I/O, and no promise: it is decided at
+ *   once from the known state. The readings of a batch that do change something go through handleCommandBatch from the known state, as one append with the expected
  *   revision; when another writer moved the rule's stream on (a redelivered batch, another
  *   node, an API update), the append conflicts and the stream is read and decided again,
  *   so two evaluations racing on one rule cannot both fire it.
@@ -122,7 +122,25 @@ export class RuleEngine implements ReadingHook {
       }
     }
     if (!work) return
-    await Promise.all([...work].map(([id, queued]) => this.serially(id, () => this.evaluate(id, queued))))
+    // Most rules decide nothing: that is found out now, and only a rule with an append in
+    // flight, or one with something to append, waits in its queue (a chain of promises a rule
+    // and a batch was half the engine's time with 50 rules on a thing).
+    const appends: Promise<void>[] = []
+    for (const [id, queued] of work) {
+      if (this.queues.has(id) || this.changesAnything(id, queued)) appends.push(this.serially(id, () => this.evaluate(id, queued)))
+    }
+    await Promise.all(appends)
+  }
+
+  /** Whether any of the readings decides an event of the rule, from its known state. */
+  private changesAnything(ruleId: string, readings: readonly TriggeringReading[]): boolean {
+    const known = this.rules.get(ruleId)
+    if (!known) return false
+    const now = this.options.now()
+    for (const reading of readings) {
+      if (ruleDecider.decide({ type: 'RecordEvaluation', data: { ruleId, reading } }, known.state, now).length > 0) return true
+    }
+    return false
   }
 
   /** The rule's readings decided in order from its known state; what fires is one append. */
