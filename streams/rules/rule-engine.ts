@@ -7,10 +7,11 @@
  *   start), then the log followed from there: rule events from the API or another node
  *   keep the memory current; an event at or below a rule's known revision is skipped.
  * - A reading that changes nothing in memory costs no I/O, and no promise: it is decided at
- *   once from the known state. The readings of a batch that do change something go through handleCommandBatch from the known state, as one append with the expected
- *   revision; when another writer moved the rule's stream on (a redelivered batch, another
- *   node, an API update), the append conflicts and the stream is read and decided again,
- *   so two evaluations racing on one rule cannot both fire it.
+ *   once from the known state. The readings of a batch that do change something go through
+ *   handleCommandBatch from the known state, as one append with the expected revision;
+ *   when another writer moved the rule's stream on (a redelivered batch, another node, an
+ *   API update), the append conflicts and the stream is read and decided again, so two
+ *   evaluations racing on one rule cannot both fire it.
  * - Per rule, readings are evaluated one after another, in the order they came.
  */
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
