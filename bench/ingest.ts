@@ -24,9 +24,10 @@
  * Each server runs in its own process (this file with `serve-capsicum` or `serve-aedes`), so the load
  * generator does not share its event loop. Environment: BENCH_DEVICES (20),
  * BENCH_READINGS (per device per round, 1000), BENCH_ROUNDS (3), BENCH_IDLE (10000);
- * BENCH_PROFILE_DIR writes a CPU profile and an allocation profile of the Capsicum server's
- * rounds there (startProfiling); BENCH_ROLES starts it
- * with only those roles (`api,mqtt,projector` measures the endpoint without the processor).
+ * BENCH_PROFILE_DIR writes a CPU profile and an allocation profile of each Capsicum server's
+ * rounds there (startProfiling); BENCH_ROLES starts the servers with only those roles
+ * (`api,mqtt,projector` measures the endpoint without the processor); BENCH_RULE_COUNT
+ * sets the rules of the rules round (0 leaves it out).
  * A benchmark, not a test: it exits 0 whether or not the targets are met.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -74,10 +75,10 @@ interface Progress {
 /** The Capsicum side, in a child process; answers the parent over IPC. */
 async function serveCapsicum(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
-  // Rate limits off: the default of 100 publishes/s per connection would cap the devices by design.
   // The processor hands each batch to this hook after the rules: it counts what is done.
   let readingsDone = 0
   const counter = { name: 'bench-counter', onReadings: async (readings: readonly unknown[]) => void (readingsDone += readings.length) }
+  // Rate limits off: the default of 100 publishes/s per connection would cap the devices by design.
   const capsicum = await startCapsicum(
     loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMITS: 'off' }),
     { hooks: [counter], ...(roles ? { roles } : {}) },
