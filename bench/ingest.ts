@@ -110,9 +110,6 @@ async function serveCapsicum(): Promise<void> {
           )
           thingIds.push(...created.map((c) => c.id))
         }
-        // the profiles start once the setup is done: they show the rounds alone
-        profiling ??= startProfiling()
-        await profiling
         send({ username: client.id, password: client.clear_secret, thingIds: thingIds.slice(0, request.count) })
       } else if (request.type === 'rules') {
         // Rules on the publishers' channel 1, each with a threshold of its own: a few inside
@@ -133,6 +130,9 @@ async function serveCapsicum(): Promise<void> {
         }
         send({ created: request.count })
       } else if (request.type === 'recorded') {
+        // asked before each round: the profiles start once the setup is done, and show the rounds alone
+        profiling ??= startProfiling()
+        await profiling
         const cpu = process.cpuUsage()
         send({ readings: readingsDone, cpu: cpu.user + cpu.system } satisfies Progress)
       } else {
