@@ -15,7 +15,7 @@
 import { unreachable, type Command, type Decider, type DomainEvent } from '../decider.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
 import type { Effects, RuleTriggered, TriggeringReading } from '../automation/effects.ts'
-import { evaluateConditions, type Trigger, type TriggersCondition } from './conditions.ts'
+import { evaluateConditions, triggerConcerns, triggerHolds, type Trigger, type TriggersCondition } from './conditions.ts'
 
 export interface RuleDefinition extends Effects {
   readonly title: string
@@ -190,9 +190,21 @@ function existingOf(state: RuleState, ruleId: string, accountId: string): Existi
 
 function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: Date): RuleEvent[] {
   if (!rule.definition.enabled || !keyIsNewer(reading.key, rule.lastKeys[reading.thingId])) return []
+  const { triggers } = rule.definition
+  if (triggers.length === 1) {
+    // most rules have one trigger: its truth is the rule's, and no evaluation is built
+    const trigger = triggers[0]!
+    if (!triggerConcerns(trigger, reading)) return []
+    return decideOutcome(rule, reading, now, triggerHolds(trigger, reading.value as string | number), false)
+  }
   const evaluation = evaluateConditions(rule.definition, rule.holding, reading)
   if (evaluation.concerned.length === 0) return []
-  if (rule.armed && evaluation.holds && cooledDown(rule, reading.at)) {
+  return decideOutcome(rule, reading, now, evaluation.holds, evaluation.holding.some((holds, i) => holds !== rule.holding[i]))
+}
+
+/** What a reading that concerns the rule decides: it fires, re-arms, changes a trigger's truth, or nothing. */
+function decideOutcome(rule: ExistingRule, reading: TriggeringReading, now: Date, holds: boolean, triggerChanged: boolean): RuleEvent[] {
+  if (rule.armed && holds && cooledDown(rule, reading.at)) {
     const { title, actions, notifications, httpPush } = rule.definition
     return [
       {
@@ -208,11 +220,8 @@ function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: D
       },
     ]
   }
-  if (!rule.armed && !evaluation.holds) return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: now.toISOString() } }]
-  const changed = evaluation.holding.some((holds, i) => holds !== rule.holding[i])
-  if (changed && rule.definition.triggers.length > 1) {
-    return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: now.toISOString() } }]
-  }
+  if (!rule.armed && !holds) return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: now.toISOString() } }]
+  if (triggerChanged) return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: now.toISOString() } }]
   return []
 }
 
