@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import { platformRoutes, seedBuiltIns } from '../commands/index.ts'
 import { createHttpApp } from '../commands/http/app.ts'
 import { bearerAuthentication, type Principal } from '../commands/http/auth.ts'
-import type { Request, RequestHandler } from 'express'
+import type { Request } from 'express'
 import { OpenApiDocument } from '../commands/http/openapi.ts'
 import type { RouteDeps } from '../commands/route-deps.ts'
 import { allProjections } from '../projections/index.ts'
@@ -408,7 +408,7 @@ function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemet
           issue: (claims) => ({ token: tokens.sign(claims), expiresIn: tokens.accessTokenTtlSeconds }),
         },
         auditSigner: { sign: (claims) => tokens.signDocument(claims) },
-        requireBearer: rateLimits ? limitedBearer(bearerAuthentication(tokens.verify), rateLimits.api) : bearerAuthentication(tokens.verify),
+        requireBearer: bearerAuthentication(tokens.verify, rateLimits?.api),
         telemetry,
         mqttPort: node.devices.port(),
         shutdown: shutdown.signal,
@@ -461,11 +461,6 @@ function httpService(node: Pick<RouteDeps, 'eventStore' | 'readStore' | 'telemet
       clearTimeout(timer)
     },
   }
-}
-
-/** The bearer check, then the API limits per token and per account (which need the verified principal). */
-function limitedBearer(bearer: RequestHandler, limits: RequestHandler): RequestHandler {
-  return (req, res, next) => bearer(req, res, (error?: unknown) => (error ? next(error) : limits(req, res, next)))
 }
 
 /**

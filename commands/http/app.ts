@@ -103,10 +103,15 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const json = express.json({ limit: options.bodyLimitBytes })
   const form = express.urlencoded({ extended: false, limit: options.bodyLimitBytes, parameterLimit: formFieldLimit })
   // A request without a body (most reads) skips both parsers; they decide for the others.
+  // The login limits, which read the parsed body, run in the same step: only a POST can be
+  // a token request or a login, and a layer of its own would cost every request a match.
+  const limitLogins = options.rateLimits
+  const afterBody: express.RequestHandler = limitLogins ? (req, res, next) => (req.method === 'POST' ? limitLogins(req, res, next) : next()) : (_req, _res, next) => next()
   app.use((req, res, next) =>
-    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined ? next() : json(req, res, (error?: unknown) => (error ? next(error) : form(req, res, next))),
+    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+      ? afterBody(req, res, next)
+      : json(req, res, (error?: unknown) => (error ? next(error) : form(req, res, (error?: unknown) => (error ? next(error) : afterBody(req, res, next))))),
   )
-  if (options.rateLimits) app.use(options.rateLimits)
   for (const router of options.routers) app.use(router)
 
   app.use(notFoundRoute)

@@ -64,9 +64,10 @@ export function bearerTokenOf(req: Request): string | undefined {
  * verifier keeps what it verified), becomes `req.user`. Without passport's per-request
  * strategy instance and session hooks: they cost this path more than the check itself
  * (passport stays where it pays: client authentication and the login form).
+ * `thenCheck` runs once the caller is known (the API rate limits), in the same step.
  */
-export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
-  return (req, _res, next) => {
+export function bearerAuthentication(verify: TokenVerifier, thenCheck?: RequestHandler): RequestHandler {
+  return (req, res, next) => {
     let principal: Principal
     try {
       const token = bearerTokenOf(req)
@@ -76,7 +77,8 @@ export function bearerAuthentication(verify: TokenVerifier): RequestHandler {
       return next(error)
     }
     req.user = { principal }
-    next()
+    if (thenCheck) thenCheck(req, res, next)
+    else next()
   }
 }
 

@@ -58,6 +58,9 @@ t.test('HTTP requests are counted by route template, method and status, never by
   const buckets = after.buckets('capsicum_http_request_duration_seconds', route)
   t.ok(buckets.size > 5, 'with buckets')
   t.equal(buckets.get('+Inf'), after.value('capsicum_http_request_duration_seconds', route), 'the last bucket holds every request')
+  const counts = [...buckets.values()]
+  t.ok(counts.every((count, i) => i === 0 || count >= counts[i - 1]!), `buckets are cumulative: ${counts.join(', ')}`)
+  t.ok(after.sum('capsicum_http_request_duration_seconds', route) > before.sum('capsicum_http_request_duration_seconds', route), 'the sum of the durations grows')
   const routes = after.labelValues('capsicum_http_requests_total', 'route')
   t.notOk([...routes].some((r) => r.includes('4d3f6f5e') || r.includes('/no/such')), `no raw path among ${[...routes].join(', ')}`)
 })
