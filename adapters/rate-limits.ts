@@ -256,18 +256,34 @@ export class RateLimits {
     if (res.locals.countedByLimits) return next()
     res.locals.countedByLimits = true
     const principal = principalOf(req)
-    const byToken = this.spend('apiPerToken', this.tokenKeyOf(req, principal))
-    const byAccount = this.spend('apiPerAccount', principal.accountId)
-    if (byToken instanceof Promise || byAccount instanceof Promise) {
-      Promise.all([byToken, byAccount]).then((taken) => next(this.verdict(res, apiChecks, taken)), next)
-    } else if (byToken.allowed && byAccount.allowed) {
-      // the common case, both from leases: the two fields written without the general loop
+    const tokenKey = this.tokenKeyOf(req, principal)
+    // The common case: both leases have points left. Spent here without the general path's objects.
+    const now = Date.now()
+    const byToken = this.leaseOf('apiPerToken', tokenKey)
+    const byAccount = this.leaseOf('apiPerAccount', principal.accountId)
+    if (byToken.left > 0 && byAccount.left > 0 && now < byToken.resetsAt && now < byAccount.resetsAt) {
+      byToken.left--
+      byAccount.left--
       res.setHeader('RateLimit-Policy', this.apiPolicy)
-      res.setHeader('RateLimit', `"${labelOf.apiPerToken}";r=${byToken.remaining};t=${Math.ceil(byToken.msBeforeNext / 1000)}, "${labelOf.apiPerAccount}";r=${byAccount.remaining};t=${Math.ceil(byAccount.msBeforeNext / 1000)}`)
-      next()
-    } else {
-      next(this.verdict(res, apiChecks, [byToken, byAccount]))
+      res.setHeader(
+        'RateLimit',
+        `"${labelOf.apiPerToken}";r=${byToken.remaining + byToken.left};t=${Math.ceil((byToken.resetsAt - now) / 1000)}, ` +
+          `"${labelOf.apiPerAccount}";r=${byAccount.remaining + byAccount.left};t=${Math.ceil((byAccount.resetsAt - now) / 1000)}`,
+      )
+      return next()
     }
+    const taken = [this.spend('apiPerToken', tokenKey), this.spend('apiPerAccount', principal.accountId)]
+    Promise.all(taken).then((taken) => next(this.verdict(res, apiChecks, taken)), next)
+  }
+
+  private leaseOf(limit: LimitName, key: string): Lease {
+    const leases = this.leases.get(limit)!
+    let lease = leases.get(key)
+    if (lease === undefined) {
+      if (leases.size >= leasesKept) sweep(leases)
+      leases.set(key, (lease = { left: 0, remaining: 0, resetsAt: 0, next: undefined }))
+    }
+    return lease
   }
 
   /**
@@ -279,12 +295,7 @@ export class RateLimits {
    * sharing Redis refuse at most a lease early.
    */
   private spend(limit: LimitName, key: string): Taken | Promise<Taken> {
-    const leases = this.leases.get(limit)!
-    let lease = leases.get(key)
-    if (lease === undefined) {
-      if (leases.size >= leasesKept) sweep(leases)
-      leases.set(key, (lease = { left: 0, remaining: 0, resetsAt: 0, next: undefined }))
-    }
+    const lease = this.leaseOf(limit, key)
     const now = Date.now()
     const known = now < lease.resetsAt
     if (known && lease.left > 0) {
