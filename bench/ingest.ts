@@ -27,7 +27,8 @@
  * BENCH_PROFILE_DIR writes a CPU profile and an allocation profile of each Capsicum server's
  * rounds there (startProfiling); BENCH_ROLES starts the servers with only those roles
  * (`api,mqtt,projector` measures the endpoint without the processor); BENCH_RULE_COUNT
- * sets the rules of the rules round (0 leaves it out).
+ * sets the rules of the rules round (0 leaves it out); BENCH_NODE_FLAGS, Node's flags for the
+ * Capsicum servers only (default: the `capsicum` command's own); BENCH_IDLE=0 leaves part 2 out.
  * A benchmark, not a test: it exits 0 whether or not the targets are met.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -42,11 +43,14 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { startCapsicum } from '../adapters/capsicum.ts'
 import { loadConfig } from '../adapters/config.ts'
 import type { NodeRole } from '../adapters/scale-out.ts'
+import { serverNodeFlags } from './server-flags.ts'
 
 const devices = Number(process.env.BENCH_DEVICES ?? 20)
 const readingsPerDevice = Number(process.env.BENCH_READINGS ?? 1000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const idleConnections = Number(process.env.BENCH_IDLE ?? 10_000)
+/** Node's flags for the Capsicum servers: the `capsicum` command's, or BENCH_NODE_FLAGS (space-separated) to try others */
+const capsicumNodeFlags = process.env.BENCH_NODE_FLAGS === undefined ? serverNodeFlags : process.env.BENCH_NODE_FLAGS.split(' ').filter((flag) => flag !== '')
 const roles = process.env.BENCH_ROLES ? (process.env.BENCH_ROLES.split(',') as NodeRole[]) : undefined
 /** without the processor role nothing becomes an event: the rounds do not wait for that */
 const processing = roles === undefined || roles.includes('processor')
@@ -194,7 +198,8 @@ interface ServerChild {
 }
 
 function startChild(mode: 'serve-capsicum' | 'serve-aedes'): Promise<ServerChild> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), mode], {
+  const flags = mode === 'serve-capsicum' ? capsicumNodeFlags : []
+  const child = spawn(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), mode], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -450,31 +455,34 @@ async function main(): Promise<void> {
     }
 
     await capsicum.stop()
-
-    // A fresh server, so the garbage of the rounds above does not blur the figure.
-    process.stdout.write(`RSS per idle connection, ${idleConnections} devices\n`)
-    const quiet = await startChild('serve-capsicum')
-    try {
-      const idle = await quiet.ask<Credentials>({ type: 'things', count: idleConnections })
-      const before = await quiet.ask<{ rss: number }>({ type: 'rss' })
-      const sockets: Socket[] = []
-      for (let i = 0; i < idle.thingIds.length; i += 200) {
-        sockets.push(...(await Promise.all(idle.thingIds.slice(i, i + 200).map((id) => idleDevice(quiet.mqttPort, id, idle.username, idle.password)))))
-      }
-      const after = await quiet.ask<{ rss: number }>({ type: 'rss' })
-      const perConnection = (after.rss - before.rss) / sockets.length
-      process.stdout.write(
-        `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
-          `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 8 KB: ${perConnection <= 8 * 1024 ? 'met' : 'NOT met'})\n`,
-      )
-      for (const socket of sockets) socket.destroy()
-    } finally {
-      await quiet.stop()
-    }
+    if (idleConnections > 0) await idleRss()
   } finally {
     await capsicum.stop()
     await aedes.stop()
     await mosquitto.stop()
+  }
+}
+
+/** Part 2, on a fresh server, so the garbage of the rounds does not blur the figure. */
+async function idleRss(): Promise<void> {
+  process.stdout.write(`RSS per idle connection, ${idleConnections} devices\n`)
+  const quiet = await startChild('serve-capsicum')
+  try {
+    const idle = await quiet.ask<Credentials>({ type: 'things', count: idleConnections })
+    const before = await quiet.ask<{ rss: number }>({ type: 'rss' })
+    const sockets: Socket[] = []
+    for (let i = 0; i < idle.thingIds.length; i += 200) {
+      sockets.push(...(await Promise.all(idle.thingIds.slice(i, i + 200).map((id) => idleDevice(quiet.mqttPort, id, idle.username, idle.password)))))
+    }
+    const after = await quiet.ask<{ rss: number }>({ type: 'rss' })
+    const perConnection = (after.rss - before.rss) / sockets.length
+    process.stdout.write(
+      `   server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${sockets.length} connections: ` +
+        `${(perConnection / 1024).toFixed(1)} KB each (target ≤ 8 KB: ${perConnection <= 8 * 1024 ? 'met' : 'NOT met'})\n`,
+    )
+    for (const socket of sockets) socket.destroy()
+  } finally {
+    await quiet.stop()
   }
 }
 

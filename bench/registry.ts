@@ -34,6 +34,7 @@ import autocannon from 'autocannon'
 import express from 'express'
 import { startCapsicum } from '../adapters/capsicum.ts'
 import { loadConfig } from '../adapters/config.ts'
+import { serverNodeFlags } from './server-flags.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4)
 const pairs = Number(process.env.BENCH_PAIRS ?? 6)
@@ -84,7 +85,8 @@ interface Child {
 
 function startChild(role: 'serve-capsicum' | 'serve-hello', ops: 'on' | 'off' = 'off'): Promise<Child> {
   const profile = process.env.BENCH_PROFILE_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), role], {
+  const flags = role === 'serve-capsicum' ? serverNodeFlags : []
+  const child = spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', fileURLToPath(import.meta.url), role], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, BENCH_OPS: ops },
   })

@@ -52,3 +52,12 @@ t.test('Dockerfile: node 20 on bookworm, production dependencies only', async (t
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
   t.ok(pkg.dependencies.tsx, 'tsx, which runs the server, is a runtime dependency')
 })
+
+t.test('the server runs with the same Node flags however it is started: the capsicum command, npm start, the image', async (t) => {
+  const { serverNodeFlags } = await import('../bench/server-flags.ts')
+  t.ok(serverNodeFlags.includes('--max-semi-space-size=64'), `the command's shebang gives the flags: ${serverNodeFlags.join(' ')}`)
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(pkg.scripts.start, `node ${serverNodeFlags.join(' ')} adapters/cli/bin.js start`, 'npm start')
+  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')
+  t.match(dockerfile, `ENTRYPOINT ${JSON.stringify(['node', ...serverNodeFlags, 'adapters/cli/bin.js'])}`.replaceAll(',', ', '), 'the image')
+})
