@@ -166,7 +166,7 @@ export class Metrics implements Instruments, MqttInstruments {
     this.mqttConnections = new Gauge({ name: 'capsicum_mqtt_connections', help: 'MQTT connections open (CONNACK accepted) on this node', registers })
     this.mqttRefused = new Counter({ name: 'capsicum_mqtt_connects_refused_total', help: 'MQTT CONNECTs refused, by reason', labelNames: ['reason'], registers })
     this.mqttPublishes = new Counter({ name: 'capsicum_mqtt_publishes_total', help: 'PUBLISH packets from devices, by topic kind and QoS', labelNames: ['kind', 'qos'], registers })
-    this.readingsRecorded = new Counter({ name: 'capsicum_readings_recorded_total', help: 'readings recorded as SensorReadingRecorded by the telemetry processor', registers })
+    this.readingsRecorded = new Counter({ name: 'capsicum_readings_recorded_total', help: 'readings recorded (SensorReadingsRecorded) by the telemetry processor', registers })
     this.readingsRejected = new Counter({ name: 'capsicum_readings_rejected_total', help: 'telemetry messages that could not be read, kept as rejected', registers })
     this.appendDuration = new Histogram({
       name: 'capsicum_eventstore_append_duration_seconds',

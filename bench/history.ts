@@ -36,7 +36,7 @@ const writeStarted = performance.now()
 for (let m = 0; m < year; m += 250) {
   const points: HistoryPoint[] = []
   for (let i = m; i < Math.min(year, m + 250); i++) {
-    for (const channel of channels) points.push({ thingId, channel, ts: start + i * minute, position: ++position, value: 20 + Math.sin(i / 60) * 5 })
+    for (const channel of channels) points.push({ thingId, channel, ts: start + i * minute, position: ++position, index: 0, value: 20 + Math.sin(i / 60) * 5 })
   }
   await store.commit(points, { position, version: 1 })
 }

@@ -329,7 +329,7 @@ async function runRound(port: number, credentials: Credentials, qos: 0 | 1): Pro
 
 /**
  * A round on a Capsicum server, then the wait until the processor has turned every
- * reading into a SensorReadingRecorded event and offered it to the rules: that rate, and
+ * reading into an event (SensorReadingsRecorded) and offered it to the rules: that rate, and
  * the server's CPU per reading.
  */
 async function capsicumRound(server: ServerChild, credentials: Credentials, qos: 0 | 1): Promise<{ round: RoundResult; recordedRate: number; cpuPerReading: number }> {
@@ -415,7 +415,7 @@ async function main(): Promise<void> {
       const cpu = median(results.cpuPerReading)
       process.stdout.write(`QoS ${qos}: readings/s from first publish to last delivery (median of ${rounds}), and the ratio to Mosquitto\n`)
       process.stdout.write(line('Capsicum', results.capsicum) + line('aedes', results.aedes) + line('Mosquitto', results.mosquitto))
-      if (processing) process.stdout.write(`   Capsicum, until every reading is a SensorReadingRecorded event: ${median(results.recordedRate).toFixed(0)}/s\n`)
+      if (processing) process.stdout.write(`   Capsicum, until every reading is recorded as an event: ${median(results.recordedRate).toFixed(0)}/s\n`)
       process.stdout.write(`   Capsicum server CPU per reading, until the last event: ${cpu.toFixed(1)} µs per round: ${results.cpuPerReading.map((c) => c.toFixed(1)).join(', ')}` +
         (qos === 1 ? ` (target ≤ 30 µs: ${cpu <= 30 ? 'met' : 'NOT met'})` : '') + '\n')
       process.stdout.write(`   ratio to stock aedes ${ratio.toFixed(2)}× (target ≥ 1.0×: ${ratio >= 1 ? 'met' : 'NOT met'})\n\n`)

@@ -8,7 +8,7 @@
  */
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts'
 import { checkpointDistance, LogFollower, type FollowerRegistry } from './log-follower.ts'
-import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
+import { recordedReadingsOf, type SensorReadingCorrected } from '../domain/telemetry/telemetry.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Logger } from '../domain/ports/logger.ts'
 import { PositionWaiters } from './position-waiters.ts'
@@ -18,20 +18,37 @@ export { aggregateFunctions } from '../domain/ports/read-store.ts'
 export type { AggregateFunction, BucketValue, HistoryPoint, PointQuery, ReadingHistoryStore, ReadingValue, SeriesRange, StoredPoint } from '../domain/ports/read-store.ts'
 
 export const readingHistoryName = 'readingHistory'
-/** Bump when the points change shape: the projector then rebuilds them. */
-export const readingHistoryVersion = 1
+/** Bump when the points change shape: the projector then rebuilds them. (2: points have an index within their event) */
+export const readingHistoryVersion = 2
 
-export function pointOf(event: RecordedEvent<SensorReadingRecorded>): HistoryPoint {
-  return { thingId: event.data.thingId, channel: event.data.channel, ts: Date.parse(event.data.at), position: event.position, value: event.data.value }
+/** The points of an event that recorded readings (either shape), in its order. */
+export function pointsOf(event: RecordedEvent): HistoryPoint[] {
+  const { thingId } = event.data as { thingId: string }
+  return recordedReadingsOf(event).map((reading, index) => ({
+    thingId,
+    channel: reading.channel,
+    ts: Date.parse(reading.at),
+    position: event.position,
+    index,
+    value: reading.value,
+  }))
 }
 
-/** A correction: the corrected reading's point (same time, same position) with its value as it is now. */
+/** A correction: the corrected reading's point (same time, position and index) with its value as it is now. */
 export function correctedPointOf(event: RecordedEvent<SensorReadingCorrected>): HistoryPoint {
   const d = event.data
-  return { thingId: d.thingId, channel: d.channel, ts: Date.parse(d.at), position: d.corrects.position, value: d.value, replaces: { channel: d.previous.channel } }
+  return {
+    thingId: d.thingId,
+    channel: d.channel,
+    ts: Date.parse(d.at),
+    position: d.corrects.position,
+    index: d.corrects.index ?? 0,
+    value: d.value,
+    replaces: { channel: d.previous.channel },
+  }
 }
 
-/** Follows the log and adds each SensorReadingRecorded to the history (and applies each correction), one commit per batch. */
+/** Follows the log and adds each recorded reading to the history (and applies each correction), one commit per batch. */
 export class ReadingHistoryProjector {
   private reached: number | null = null
   /** the checkpoint on disk */
@@ -53,7 +70,7 @@ export class ReadingHistoryProjector {
       name: readingHistoryName,
       eventStore: options.eventStore,
       logger: options.logger,
-      eventTypes: ['SensorReadingRecorded', 'SensorReadingCorrected'],
+      eventTypes: ['SensorReadingsRecorded', 'SensorReadingRecorded', 'SensorReadingCorrected'],
       maxBatch: options.batchSize ?? 1000,
       startAt: 'beginning',
       checkpoint: { load: () => this.prepare() },
@@ -118,8 +135,8 @@ export class ReadingHistoryProjector {
   private async apply(events: readonly RecordedEvent[], through: number): Promise<void> {
     const points: HistoryPoint[] = []
     for (const event of events) {
-      if (event.type === 'SensorReadingRecorded') points.push(pointOf(event as RecordedEvent<SensorReadingRecorded>))
-      else if (event.type === 'SensorReadingCorrected') points.push(correctedPointOf(event as RecordedEvent<SensorReadingCorrected>))
+      if (event.type === 'SensorReadingCorrected') points.push(correctedPointOf(event as RecordedEvent<SensorReadingCorrected>))
+      else points.push(...pointsOf(event))
     }
     // Batches without readings move the checkpoint on disk only now and then (a restart skips them again).
     if (points.length > 0 || through - (this.stored ?? -1) >= checkpointDistance) {
@@ -228,7 +245,7 @@ export async function aggregateByScanning(
   const aggregation = new BucketAggregation(boundaries, fn)
   let after: StoredPoint | undefined
   for (;;) {
-    const page = await store.points({ ...range, limit: pageSize, ...(after ? { after: { ts: after.ts, position: after.position } } : {}) })
+    const page = await store.points({ ...range, limit: pageSize, ...(after ? { after: { ts: after.ts, position: after.position, index: after.index } } : {}) })
     aggregation.add(page)
     if (page.length < pageSize) break
     after = page[page.length - 1]

@@ -1,15 +1,15 @@
 /**
  * Read model `thingReadings`: the latest reading of each channel of a thing (value, type,
- * unit, time), for `GET /v1.1/things/{id}/data`. One document per (thing, channel), so a
- * batch of readings costs one write per channel, however many readings it holds.
+ * unit, time), for `GET /v1.1/things/{id}/data`. One document per thing holding its
+ * channels, so a batch of readings costs one write per thing, however many readings and
+ * channels it holds.
  */
-import type { SensorReadingCorrected, SensorReadingRecorded } from '../domain/telemetry/telemetry.ts'
+import { recordedReadingsOf, type ReadingFact, type SensorReadingCorrected, type SensorReadingRecorded, type SensorReadingsRecorded } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
 import type { ReadStore } from '../domain/ports/read-store.ts'
 
-export interface ThingReadingDocument {
-  readonly id: string
-  readonly thing_id: string
+/** A channel's latest reading. */
+export interface LatestReading {
   readonly channel: string
   readonly type: string | null
   readonly unit: string | null
@@ -18,27 +18,47 @@ export interface ThingReadingDocument {
   readonly at: string
   /** `<partition>:<offset>:<index>` of the reading */
   readonly key: string
+}
+
+export interface ThingReadingsDocument {
+  /** the thing's id */
+  readonly id: string
+  readonly channels: Readonly<Record<string, LatestReading>>
   readonly [field: string]: unknown
 }
 
-export const thingReadingsProjection = projection<SensorReadingRecorded | SensorReadingCorrected, ThingReadingDocument>({
+const latestOf = (reading: ReadingFact): LatestReading => ({
+  channel: reading.channel,
+  type: reading.type,
+  unit: reading.unit,
+  value: reading.value,
+  at: reading.at,
+  key: reading.key,
+})
+
+export const thingReadingsProjection = projection<SensorReadingsRecorded | SensorReadingRecorded | SensorReadingCorrected, ThingReadingsDocument>({
   name: 'thingReadings',
-  version: 1,
+  version: 2,
   collection: 'thing_readings',
-  indexes: ['thing_id'],
-  canHandle: ['SensorReadingRecorded', 'SensorReadingCorrected'],
-  documentId: (event) => `${event.data.thingId}:${event.data.channel}`,
+  indexes: [],
+  canHandle: ['SensorReadingsRecorded', 'SensorReadingRecorded', 'SensorReadingCorrected'],
+  documentId: (event) => event.data.thingId,
   evolve(document, event) {
+    const channels: Record<string, LatestReading> = { ...document?.channels }
     if (event.type === 'SensorReadingCorrected') {
-      // Only when the corrected reading is still the channel's latest (a channel the correction moves it off keeps its own latest).
+      // Only when the corrected reading is still its channel's latest (a channel the correction moves it off keeps its own latest).
       const d = event.data
-      if (!document || document.key !== d.corrects.key) return document
-      return { ...document, type: d.type, unit: d.unit, value: d.value }
+      const latest = channels[d.channel]
+      if (!document || latest?.key !== d.corrects.key) return document
+      channels[d.channel] = { ...latest, type: d.type, unit: d.unit, value: d.value }
+      return { id: document.id, channels }
     }
-    const d = event.data
-    // Readings of a thing are recorded in order; a clock set back must still not hide the newest.
-    if (document && Date.parse(document.at) > Date.parse(d.at)) return document
-    return { id: `${d.thingId}:${d.channel}`, thing_id: d.thingId, channel: d.channel, type: d.type, unit: d.unit, value: d.value, at: d.at, key: d.key }
+    for (const reading of recordedReadingsOf(event)) {
+      // Readings of a thing are recorded in order; a clock set back must still not hide the newest.
+      const latest = channels[reading.channel]
+      if (latest === undefined || Date.parse(latest.at) <= Date.parse(reading.at)) channels[reading.channel] = latestOf(reading)
+    }
+    return { id: event.data.thingId, channels }
   },
 })
 
@@ -53,7 +73,7 @@ export function compareChannels(a: string, b: string): number {
 }
 
 /** The thing's latest reading per channel. */
-export async function latestReadingsOf(readStore: ReadStore, thingId: string): Promise<ThingReadingDocument[]> {
-  const documents = await readStore.collection<ThingReadingDocument>(thingReadingsProjection.collection).find({ thing_id: thingId })
-  return documents.sort((a, b) => compareChannels(a.channel, b.channel))
+export async function latestReadingsOf(readStore: ReadStore, thingId: string): Promise<LatestReading[]> {
+  const document = await readStore.collection<ThingReadingsDocument>(thingReadingsProjection.collection).get(thingId)
+  return Object.values(document?.channels ?? {}).sort((a, b) => compareChannels(a.channel, b.channel))
 }

@@ -63,7 +63,10 @@ export function toThingView(document: ThingDocument): ThingView {
 }
 
 type ThingLifecycleEvent = Extract<ThingEvent, { type: 'ThingCreated' | 'ThingPaired' | 'ThingUpdated' | 'ThingDeactivated' }>
-type DevicePresenceEvent = Extract<TelemetryEvent, { type: 'SensorReadingRecorded' | 'DeviceConnected' | 'DeviceDisconnected' | 'DeviceInfoReported' }>
+type DevicePresenceEvent = Extract<
+  TelemetryEvent,
+  { type: 'SensorReadingsRecorded' | 'SensorReadingRecorded' | 'DeviceConnected' | 'DeviceDisconnected' | 'DeviceInfoReported' }
+>
 
 /** ms since the epoch; a redelivered or late fact never moves it back */
 const onlineAt = (document: ThingDocument, at: string): number => Math.max(document.last_online, Date.parse(at) || 0)
@@ -78,6 +81,7 @@ export const thingsProjection = projection<ThingLifecycleEvent | DevicePresenceE
     'ThingPaired',
     'ThingUpdated',
     'ThingDeactivated',
+    'SensorReadingsRecorded',
     'SensorReadingRecorded',
     'DeviceConnected',
     'DeviceDisconnected',
@@ -141,6 +145,12 @@ export const thingsProjection = projection<ThingLifecycleEvent | DevicePresenceE
         if (!document) return null
         return { ...document, status: 'DEACTIVATED', active: 0, revision: event.revision, updated_at: event.data.deactivatedAt }
       // A device talking for a thing id nobody created makes no thing.
+      case 'SensorReadingsRecorded': {
+        if (!document) return null
+        // readings are in the order received: the last is the newest
+        const lastOnline = onlineAt(document, event.data.readings[event.data.readings.length - 1]!.at)
+        return lastOnline === document.last_online ? document : { ...document, last_online: lastOnline }
+      }
       case 'SensorReadingRecorded':
       case 'DeviceConnected':
       case 'DeviceDisconnected': {

@@ -1,6 +1,7 @@
 /**
  * The telemetry processor: consumes the telemetry stream per partition and turns each
- * record into events of its thing's `telemetry-<thingId>` stream (telemetryDecider), then
+ * thing's records of a batch into events of its `telemetry-<thingId>` stream
+ * (telemetryDecider: its readings one `SensorReadingsRecorded`), then
  * records the answers devices gave to commands on the thing, then hands the batch's
  * readings to every ReadingHook (the rules core), in order. The stream commits the
  * batch's offsets only after all of that succeeded.
@@ -24,6 +25,7 @@ import {
   telemetryKey,
   telemetryStreamOf,
   type RecordTelemetry,
+  type TelemetryRecordFact,
   type TelemetryState,
 } from '../domain/telemetry/telemetry.ts'
 import type { ReadingHook, RecordedReading } from '../domain/ports/reading-hook.ts'
@@ -116,18 +118,24 @@ export class TelemetryProcessor {
     const thingIds = [...new Set(records.map((r) => r.message.thingId))]
     await Promise.all(thingIds.filter((id) => !this.known.has(id)).map((id) => this.load(id)))
 
-    // Every record is a command to its thing's stream, in stream order; one append per thing.
-    const byThing = new Map<string, CommandInBatch<RecordTelemetry>[]>()
+    // A thing's records are commands to its stream, in stream order, one append per thing: a
+    // run of readings records is one command (one event), any other fact one of its own, so
+    // each event's metadata names the record it came from (a run: its first). An answer to a
+    // command is no telemetry (recordAnswer) and leaves a run whole.
+    const byThing = new Map<string, { readonly commands: CommandInBatch<RecordTelemetry>[]; run?: TelemetryRecordFact[] }>()
     const readings: RecordedReading[] = []
     const responses: Extract<TelemetryMessage, { kind: 'response' }>[] = []
     for (const { record, message } of records) {
-      let commands = byThing.get(message.thingId)
-      if (!commands) byThing.set(message.thingId, (commands = []))
-      commands.push({
-        command: { type: 'RecordTelemetry', data: { partition: record.partition, offset: record.offset, fact: message } },
-        metadata: this.metadataOf(record, message),
-        at: new Date(message.receivedAt),
-      })
+      let thing = byThing.get(message.thingId)
+      if (!thing) byThing.set(message.thingId, (thing = { commands: [] }))
+      const fact: TelemetryRecordFact = { partition: record.partition, offset: record.offset, fact: message }
+      if (message.kind === 'readings' && thing.run) {
+        thing.run.push(fact)
+      } else if (message.kind !== 'response') {
+        const facts = [fact]
+        thing.run = message.kind === 'readings' ? facts : undefined
+        thing.commands.push({ command: { type: 'RecordTelemetry', data: { records: facts } }, metadata: this.metadataOf(record, message), at: new Date(message.receivedAt) })
+      }
       if (message.kind === 'readings') {
         message.readings.forEach((reading, index) =>
           readings.push({
@@ -149,7 +157,7 @@ export class TelemetryProcessor {
       }
     }
 
-    const streams = [...byThing].map(([thingId, commands]) => ({ streamName: telemetryStreamOf(thingId), commands, known: this.known.get(thingId)! }))
+    const streams = [...byThing].map(([thingId, { commands }]) => ({ streamName: telemetryStreamOf(thingId), commands, known: this.known.get(thingId)! }))
     let recorded = 0
     let rejected = 0
     try {
@@ -160,7 +168,7 @@ export class TelemetryProcessor {
         this.remember(thingId, { state, revision })
         if (this.options.instruments) {
           for (const event of newEvents) {
-            if (event.type === 'SensorReadingRecorded') recorded++
+            if (event.type === 'SensorReadingsRecorded') recorded += event.data.readings.length
             else if (event.type === 'ReadingRejected') rejected++
           }
         }

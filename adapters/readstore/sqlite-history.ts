@@ -1,7 +1,7 @@
 /**
  * The reading history on SQLite, in the read models' file: each (thing, channel) gets an
- * integer series id, and points sit in a table clustered on (series, time, position),
- * so a time range of one channel is one contiguous index range. Numbers are stored as
+ * integer series id, and points sit in a table clustered on (series, time, position,
+ * index), so a time range of one channel is one contiguous index range. Numbers are stored as
  * numbers, other values (several numbers, text) as JSON text. A commit writes its points
  * and the checkpoint in one transaction.
  */
@@ -21,7 +21,7 @@ import {
 } from '../../projections/reading-history.ts'
 import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 
-type PointRow = [ts: number, position: number, value: number | string]
+type PointRow = [ts: number, position: number, index: number, value: number | string]
 
 interface NumericRow {
   n: number
@@ -59,11 +59,11 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
     | {
         selectSeries: Statement<[string, string], { id: number }>
         insertSeries: Statement<[string, string]>
-        insertPoint: Statement<[number, number, number, number | string]>
-        replacePoint: Statement<[number, number, number, number | string]>
-        deletePoint: Statement<[number, number, number]>
+        insertPoint: Statement<[number, number, number, number, number | string]>
+        replacePoint: Statement<[number, number, number, number, number | string]>
+        deletePoint: Statement<[number, number, number, number]>
         selectPoints: Statement<[number, number, number, number], PointRow>
-        selectPointsAfter: Statement<[number, number, number, number, number, number], PointRow>
+        selectPointsAfter: Statement<[number, number, number, number, number, number, number], PointRow>
         countPoints: Statement<[number, number, number], { n: number }>
         firstPoint: Statement<[number, number, number], { value: number | string }>
         lastPoint: Statement<[number, number, number], { value: number | string }>
@@ -79,48 +79,56 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
   async prepare(): Promise<void> {
     if (this.statements) return
     const db = this.db
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS reading_series (
-        id       INTEGER PRIMARY KEY,
-        thing_id TEXT NOT NULL,
-        channel  TEXT NOT NULL,
-        UNIQUE (thing_id, channel)
-      );
-      CREATE TABLE IF NOT EXISTS reading_points (
-        series   INTEGER NOT NULL,
-        ts       INTEGER NOT NULL,
-        position INTEGER NOT NULL,
-        value    NOT NULL,
-        PRIMARY KEY (series, ts, position)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS checkpoints (
-        name     TEXT PRIMARY KEY,
-        position INTEGER,
-        version  INTEGER NOT NULL
-      ) WITHOUT ROWID;
-    `)
+    db.transaction(() => {
+      // Points made before readings had an index (readingHistoryVersion 1) are keyed by
+      // (series, ts, position) alone: that table goes. Nothing is lost: the version changed,
+      // so the projector resets the history and rebuilds every point from the log.
+      const columns = db.pragma('table_info(reading_points)') as { name: string }[]
+      if (columns.length > 0 && !columns.some((c) => c.name === 'idx')) db.exec('DROP TABLE reading_points')
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS reading_series (
+          id       INTEGER PRIMARY KEY,
+          thing_id TEXT NOT NULL,
+          channel  TEXT NOT NULL,
+          UNIQUE (thing_id, channel)
+        );
+        CREATE TABLE IF NOT EXISTS reading_points (
+          series   INTEGER NOT NULL,
+          ts       INTEGER NOT NULL,
+          position INTEGER NOT NULL,
+          idx      INTEGER NOT NULL,
+          value    NOT NULL,
+          PRIMARY KEY (series, ts, position, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+          name     TEXT PRIMARY KEY,
+          position INTEGER,
+          version  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `)
+    })()
     this.statements = {
       selectSeries: db.prepare('SELECT id FROM reading_series WHERE thing_id = ? AND channel = ?'),
       insertSeries: db.prepare('INSERT INTO reading_series (thing_id, channel) VALUES (?, ?)'),
-      insertPoint: db.prepare('INSERT OR IGNORE INTO reading_points (series, ts, position, value) VALUES (?, ?, ?, ?)'),
-      replacePoint: db.prepare('INSERT OR REPLACE INTO reading_points (series, ts, position, value) VALUES (?, ?, ?, ?)'),
-      deletePoint: db.prepare('DELETE FROM reading_points WHERE series = ? AND ts = ? AND position = ?'),
+      insertPoint: db.prepare('INSERT OR IGNORE INTO reading_points (series, ts, position, idx, value) VALUES (?, ?, ?, ?, ?)'),
+      replacePoint: db.prepare('INSERT OR REPLACE INTO reading_points (series, ts, position, idx, value) VALUES (?, ?, ?, ?, ?)'),
+      deletePoint: db.prepare('DELETE FROM reading_points WHERE series = ? AND ts = ? AND position = ? AND idx = ?'),
       selectPoints: db
         .prepare<[number, number, number, number], PointRow>(
-          'SELECT ts, position, value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, position LIMIT ?',
+          'SELECT ts, position, idx, value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, position, idx LIMIT ?',
         )
         .raw(true),
       selectPointsAfter: db
-        .prepare<[number, number, number, number, number, number], PointRow>(
+        .prepare<[number, number, number, number, number, number, number], PointRow>(
           // A row value, so the next page starts where the index range left off instead of at `from`.
-          `SELECT ts, position, value FROM reading_points
-           WHERE series = ? AND ts >= ? AND ts < ? AND (ts, position) > (?, ?)
-           ORDER BY ts, position LIMIT ?`,
+          `SELECT ts, position, idx, value FROM reading_points
+           WHERE series = ? AND ts >= ? AND ts < ? AND (ts, position, idx) > (?, ?, ?)
+           ORDER BY ts, position, idx LIMIT ?`,
         )
         .raw(true),
       countPoints: db.prepare('SELECT count(*) AS n FROM reading_points WHERE series = ? AND ts >= ? AND ts < ?'),
-      firstPoint: db.prepare('SELECT value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, position LIMIT 1'),
-      lastPoint: db.prepare('SELECT value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts DESC, position DESC LIMIT 1'),
+      firstPoint: db.prepare('SELECT value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, position, idx LIMIT 1'),
+      lastPoint: db.prepare('SELECT value FROM reading_points WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts DESC, position DESC, idx DESC LIMIT 1'),
       numeric: Object.fromEntries(
         numericFunctions.map((fn) => [
           fn,
@@ -180,14 +188,14 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
           created.set(key, id)
         }
         if (point.replaces === undefined) {
-          s.insertPoint.run(id, point.ts, point.position, stored(point.value))
+          s.insertPoint.run(id, point.ts, point.position, point.index, stored(point.value))
           continue
         }
         if (point.replaces.channel !== point.channel) {
           const from = created.get(seriesKey(point.thingId, point.replaces.channel)) ?? this.seriesOf(point.thingId, point.replaces.channel)
-          if (from !== undefined) s.deletePoint.run(from, point.ts, point.position)
+          if (from !== undefined) s.deletePoint.run(from, point.ts, point.position, point.index)
         }
-        s.replacePoint.run(id, point.ts, point.position, stored(point.value))
+        s.replacePoint.run(id, point.ts, point.position, point.index, stored(point.value))
       }
       s.upsertCheckpoint.run(readingHistoryName, checkpoint.position, checkpoint.version)
     })
@@ -213,9 +221,9 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
     const id = this.seriesOf(query.thingId, query.channel)
     if (id === undefined || query.limit <= 0) return []
     const rows = query.after
-      ? this.s.selectPointsAfter.all(id, query.from, query.to, query.after.ts, query.after.position, query.limit)
+      ? this.s.selectPointsAfter.all(id, query.from, query.to, query.after.ts, query.after.position, query.after.index, query.limit)
       : this.s.selectPoints.all(id, query.from, query.to, query.limit)
-    return rows.map(([ts, position, value]) => ({ ts, position, value: read(value) }))
+    return rows.map(([ts, position, index, value]) => ({ ts, position, index, value: read(value) }))
   }
 
   /** One indexed query per bucket, aggregated by SQLite: a year of minute readings is never carried into JS. */

@@ -26,7 +26,7 @@ export async function simulateRule(
       if (at >= from && at <= to) recorded.push(reading)
     }
   }
-  recorded.sort((a, b) => a.position - b.position)
+  recorded.sort((a, b) => a.position - b.position || (a.index ?? 0) - (b.index ?? 0))
   const readings: TriggeringReading[] = recorded.map((data) => ({
     key: data.key,
     thingId: data.thingId,

@@ -6,7 +6,7 @@
 import type { Request, RequestHandler, Response } from 'express'
 import { z } from 'zod'
 import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError, type ErrorDetail } from '../../domain/errors.ts'
-import type { SensorReadingCorrected, SensorReadingRecorded } from '../../domain/telemetry/telemetry.ts'
+import type { ReadingFact, SensorReadingCorrected, TelemetryEvent } from '../../domain/telemetry/telemetry.ts'
 import { isTimeZone, minimumBucketCount } from '../../projections/calendar-buckets.ts'
 import { historyOf } from '../../projections/reading-history.ts'
 import { latestReadingsOf } from '../../projections/thing-readings.ts'
@@ -20,7 +20,17 @@ import { uuidParamOf } from '../http/requests.ts'
 import { endpoint, textParam, uuidParam, written, type Endpoint } from '../http/endpoint.ts'
 import { accountOf } from '../http/tenancy.ts'
 import type { RouteDeps } from '../route-deps.ts'
-import { historyDataQuery, historyDataResponse, ingestBody, ingestResponse, latestReadingsResponse, streamQuery } from './data-schemas.ts'
+import {
+  historyDataQuery,
+  historyDataResponse,
+  ingestBody,
+  ingestResponse,
+  latestReadingsResponse,
+  parseStreamEventId,
+  streamEventIdProblem,
+  streamQuery,
+  type StreamEventId,
+} from './data-schemas.ts'
 import { followThing, LiveTelemetry } from './live-readings.ts'
 
 /** most raw points one answer holds */
@@ -55,7 +65,7 @@ function basicCredentials(req: Request): { username: string; password: string } 
 }
 
 /** A reading as the stream and `/data` show it. */
-const readingView = (d: SensorReadingRecorded['data'] | SensorReadingCorrected['data']) => ({
+const readingView = (d: ReadingFact | SensorReadingCorrected['data']) => ({
   channel: d.channel,
   value: d.value,
   type: d.type,
@@ -63,11 +73,36 @@ const readingView = (d: SensorReadingRecorded['data'] | SensorReadingCorrected['
   timestamp: d.at,
 })
 
-const sseData = (event: RecordedEvent<SensorReadingRecorded>): string => JSON.stringify(readingView(event.data))
+/** The `id:` of reading `index` of the event at `revision`: `r.i` for a `SensorReadingsRecorded`, `r` (index undefined) for an event that is one message. */
+const streamIdOf = (revision: number, index: number | undefined): string => (index === undefined ? String(revision) : `${revision}.${index}`)
 
-/** A re-decode corrected an earlier reading: the reading as it is now, and the `id:` of the reading it corrects. */
-const correctionData = (event: RecordedEvent<SensorReadingCorrected>): string =>
-  JSON.stringify({ ...readingView(event.data), corrects: String(event.data.corrects.revision) })
+const sseReading = (id: string, reading: ReadingFact): string => `id: ${id}\nevent: reading\ndata: ${JSON.stringify(readingView(reading))}\n\n`
+
+/**
+ * The messages of a telemetry event from its reading `fromIndex` on: one per reading of a
+ * `SensorReadingsRecorded` (`r.i`), one for a reading recorded alone or a correction (`r`,
+ * none when a resume pointed within it); none for the other facts. A correction names the
+ * `id:` of the reading it corrects and shows the reading as it is now.
+ */
+function sseMessagesOf(event: RecordedEvent<TelemetryEvent>, fromIndex: number): string {
+  switch (event.type) {
+    case 'SensorReadingsRecorded': {
+      const readings = event.data.readings
+      let text = ''
+      for (let index = fromIndex; index < readings.length; index++) text += sseReading(streamIdOf(event.revision, index), readings[index]!)
+      return text
+    }
+    case 'SensorReadingRecorded':
+      return fromIndex > 0 ? '' : sseReading(streamIdOf(event.revision, undefined), event.data)
+    case 'SensorReadingCorrected': {
+      if (fromIndex > 0) return ''
+      const corrects = streamIdOf(event.data.corrects.revision, event.data.corrects.index)
+      return `id: ${event.revision}\nevent: correction\ndata: ${JSON.stringify({ ...readingView(event.data), corrects })}\n\n`
+    }
+    default:
+      return ''
+  }
+}
 
 export function dataEndpoints(deps: RouteDeps): Endpoint[] {
   const tags = ['Data']
@@ -87,7 +122,7 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
     value.length === 0 || value.length > 128 ? new NotFoundError(`Thing ${params.thingId} has no channel ${value}`, 'channel_not_found') : undefined,
   )
 
-  function startEventStream(req: Request, res: Response, thingId: string, after: number | undefined): void {
+  function startEventStream(req: Request, res: Response, thingId: string, after: StreamEventId | undefined): void {
     res.status(200)
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
     res.setHeader('Cache-Control', 'no-cache, no-transform')
@@ -118,13 +153,11 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
       live,
       thingId,
       after,
-      deliver: (event) => {
+      deliver: (event, fromIndex) => {
         if (ended) return
-        if (event.type === 'SensorReadingRecorded') {
-          res.write(`id: ${event.revision}\nevent: reading\ndata: ${sseData(event as RecordedEvent<SensorReadingRecorded>)}\n\n`)
-        } else if (event.type === 'SensorReadingCorrected') {
-          res.write(`id: ${event.revision}\nevent: correction\ndata: ${correctionData(event as RecordedEvent<SensorReadingCorrected>)}\n\n`)
-        }
+        // the thing's telemetry stream holds telemetry events only; all readings of one event in one write
+        const text = sseMessagesOf(event as RecordedEvent<TelemetryEvent>, fromIndex)
+        if (text !== '') res.write(text)
       },
       onFailure: fail,
     }).then(
@@ -278,9 +311,12 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
       operationId: 'streamReadings',
       summary: 'New readings of the thing as Server-Sent Events, resumable with Last-Event-ID (beyond the API text)',
       description:
-        'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`; a re-decode\'s correction of an ' +
-        'earlier reading is `event: correction` with the same fields plus `corrects` (the `id:` of the reading corrected); reconnecting with ' +
-        '`Last-Event-ID` (or `?last_event_id=`) delivers exactly what came after it, then continues live. A comment line is sent ' +
+        'Each reading is `event: reading` with `data:` `{channel, value, type, unit, timestamp}` and an `id:`: `r.i` for reading `i` (from 0) ' +
+        'of the readings recorded together at revision `r` of the thing\'s telemetry stream (`12.0`, `12.1`, ...), or `r` for a reading ' +
+        'recorded alone (before readings were recorded together). A re-decode\'s correction of an earlier reading is `event: correction` ' +
+        'with id `r` (its own revision) and the same fields plus `corrects`, the `id:` of the reading corrected (`r` or `r.i`). Ids are ' +
+        'opaque to clients: reconnecting with `Last-Event-ID` (or `?last_event_id=`) set to the last id received, `r` or `r.i`, delivers ' +
+        'exactly what came after it (the rest of revision `r` first), then continues live; anything else is a 400. A comment line is sent ' +
         `every ${heartbeatMs / 1000} s.`,
       tags,
       auth: 'bearer',
@@ -288,13 +324,15 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
       before: [ownThing],
       params: { thingId },
       query: streamQuery,
-      headers: [{ name: 'Last-Event-ID', description: 'the id of the last event received: resume after it' }],
+      headers: [{ name: 'Last-Event-ID', description: 'the id of the last event received (`r` or `r.i`): resume after it' }],
       responses: { 200: { description: 'The event stream', contentType: 'text/event-stream', schema: z.string() } },
       async handle({ req, res, params: { thingId }, query }) {
         const header = req.get('last-event-id')?.trim()
-        if (header !== undefined && header !== '' && !/^\d{1,15}$/.test(header)) throw invalid('Last-Event-ID', 'must be an id this stream sent')
-        const resumeFrom = header ? header : query.last_event_id
-        startEventStream(req, res, thingId, resumeFrom === undefined ? undefined : Number(resumeFrom))
+        const fromHeader = header ? parseStreamEventId(header) : undefined
+        if (header && !fromHeader) throw invalid('Last-Event-ID', streamEventIdProblem)
+        // the query's id was validated with the same pattern
+        const after = fromHeader ?? (query.last_event_id === undefined ? undefined : parseStreamEventId(query.last_event_id))
+        startEventStream(req, res, thingId, after)
         return written
       },
     }),

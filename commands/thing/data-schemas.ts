@@ -65,9 +65,35 @@ export const historyDataResponse = z
   .strict()
   .meta({ title: 'ChannelHistory' })
 
+/**
+ * The `id:` of a stream message: `r`, the stream revision of an event that is one message
+ * (a reading recorded alone, as before readings were batched, or a correction), or `r.i`,
+ * reading `i` (from 0) of the `SensorReadingsRecorded` at revision `r`.
+ */
+export const streamEventIdPattern = /^(\d{1,15})(?:\.(\d{1,15}))?$/
+
+/** Where a resumed stream picks up: after the event at `revision`, or after its reading `index` when given. */
+export interface StreamEventId {
+  readonly revision: number
+  readonly index?: number
+}
+
+/** `r` or `r.i` → its parts; undefined for anything else. */
+export function parseStreamEventId(text: string): StreamEventId | undefined {
+  const match = streamEventIdPattern.exec(text)
+  if (!match) return undefined
+  return match[2] === undefined ? { revision: Number(match[1]) } : { revision: Number(match[1]), index: Number(match[2]) }
+}
+
+export const streamEventIdProblem = 'must be an id this stream sent (`12`, or `12.3`)'
+
 export const streamQuery = z
   .object({
-    last_event_id: z.string().regex(/^\d{1,15}$/, 'must be an id this stream sent').optional().describe('resume after this event (as the Last-Event-ID header does)'),
+    last_event_id: z
+      .string()
+      .regex(streamEventIdPattern, streamEventIdProblem)
+      .optional()
+      .describe('resume after this event (as the Last-Event-ID header does): `r` or `r.i`'),
   })
 
 export const ingestResponse = z.object({ success: z.literal(true) }).strict().meta({ title: 'DataAccepted' })

@@ -4,8 +4,9 @@
  * that thing's listeners. It runs while someone listens and stops with the last one.
  *
  * A listener is told each event of `telemetry-<thingId>` with its stream revision, which
- * is what the SSE `id:` carries: revisions are dense, so a resumed stream reads exactly
- * what it missed from the thing's stream and then continues live, without a gap or a
+ * the SSE `id:` carries (`r`, or `r.i` for reading i of a `SensorReadingsRecorded`):
+ * revisions are dense, so a resumed stream reads exactly what it missed from the thing's
+ * stream, from within an event if need be, and then continues live, without a gap or a
  * duplicate (see followThing).
  */
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts'
@@ -92,10 +93,16 @@ export interface FollowOptions {
   readonly eventStore: EventStore
   readonly live: LiveTelemetry
   readonly thingId: string
-  /** the last revision the client has; undefined: only what comes from now on */
-  readonly after: number | undefined
-  /** called with each event, in revision order, exactly once */
-  readonly deliver: (event: RecordedEvent) => void
+  /**
+   * What the client has: through the event at `revision`, or through its reading `index`
+   * only (the rest of that event is still to come); undefined: only what comes from now on
+   */
+  readonly after: { readonly revision: number; readonly index?: number } | undefined
+  /**
+   * Called with each event, in revision order, exactly once, and the index of its first
+   * reading the client lacks: 0, except for the event a resume points within (`index + 1`).
+   */
+  readonly deliver: (event: RecordedEvent, fromIndex: number) => void
   readonly onFailure: (error: unknown) => void
 }
 
@@ -106,7 +113,9 @@ export interface FollowOptions {
  */
 export async function followThing(options: FollowOptions): Promise<() => void> {
   const stream = telemetryStreamOf(options.thingId)
-  let last = options.after
+  const within = options.after?.index === undefined ? undefined : { revision: options.after.revision, fromIndex: options.after.index + 1 }
+  // the last revision delivered in full: the one a resume points within is still to deliver, from `within.fromIndex`
+  let last = options.after === undefined ? undefined : within ? within.revision - 1 : options.after.revision
   let queue: Promise<void> = Promise.resolve()
   let closed = false
   const deliverFrom = async (events: readonly RecordedEvent[]): Promise<void> => {
@@ -118,7 +127,7 @@ export async function followThing(options: FollowOptions): Promise<() => void> {
         if (last !== undefined && event.revision <= last) continue
       }
       last = event.revision
-      options.deliver(event)
+      options.deliver(event, within?.revision === event.revision ? within.fromIndex : 0)
     }
   }
   const enqueue = (work: () => Promise<void>): void => {
@@ -128,9 +137,9 @@ export async function followThing(options: FollowOptions): Promise<() => void> {
     })
   }
   const unsubscribe = await options.live.listen(options.thingId, (event) => enqueue(() => deliverFrom([event])), options.onFailure)
-  if (options.after !== undefined) {
-    const after = options.after
-    enqueue(async () => deliverFrom(await options.eventStore.readStream(stream, { fromRevision: after + 1 })))
+  if (last !== undefined) {
+    const from = last + 1
+    enqueue(async () => deliverFrom(await options.eventStore.readStream(stream, { fromRevision: from })))
   }
   return () => {
     closed = true

@@ -129,7 +129,7 @@ export const commandsQuery = z.object({
 export const historyQuery = z.object({
   from: isoTime.optional().describe('events at or after this time'),
   to: isoTime.optional().describe('events at or before this time'),
-  type: z.string().trim().min(1).max(500).optional().describe('event types, comma-separated (e.g. ThingPaired,CommandRequested); naming SensorReadingRecorded, SensorReadingCorrected or another telemetry event adds the thing\'s telemetry stream'),
+  type: z.string().trim().min(1).max(500).optional().describe('event types, comma-separated (e.g. ThingPaired,CommandRequested); naming SensorReadingsRecorded, SensorReadingCorrected or another telemetry event adds the thing\'s telemetry stream'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().regex(/^\d{1,15}$/, 'must be a next_cursor this server returned').optional(),
 })

@@ -3,7 +3,7 @@
  * Prometheus series. Every consumer takes it as optional: without it nothing is reported.
  */
 export interface Instruments {
-  /** the telemetry processor recorded a batch: readings as `SensorReadingRecorded`, and messages kept as rejected */
+  /** the telemetry processor recorded a batch: readings (`SensorReadingsRecorded`), and messages kept as rejected */
   telemetryRecorded(readings: number, rejected: number): void
   /** the scheduler recorded a job run this many seconds after its occurrence was due */
   jobRunLate(seconds: number): void

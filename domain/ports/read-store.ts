@@ -77,11 +77,16 @@ export interface HistoryPoint {
   readonly channel: string
   /** ms since the epoch */
   readonly ts: number
-  /** the event's log position: unique, so a point written again is the same point */
+  /** the log position of the event that recorded it */
   readonly position: number
+  /**
+   * the reading's index among its event's readings (0 for an event of one reading):
+   * with `position`, unique, so a point written again is the same point
+   */
+  readonly index: number
   readonly value: ReadingValue
   /**
-   * A correction (SensorReadingCorrected): the point at `position` takes this value, moved
+   * A correction (SensorReadingCorrected): the point at (`position`, `index`) takes this value, moved
    * from this channel (its channel until now) when the correction changed it.
    */
   readonly replaces?: { readonly channel: string }
@@ -90,6 +95,7 @@ export interface HistoryPoint {
 export interface StoredPoint {
   readonly ts: number
   readonly position: number
+  readonly index: number
   readonly value: ReadingValue
 }
 
@@ -104,8 +110,8 @@ export interface SeriesRange {
 }
 
 export interface PointQuery extends SeriesRange {
-  /** only points after this one (time, then position): the next page */
-  readonly after?: { readonly ts: number; readonly position: number }
+  /** only points after this one (time, then position, then index): the next page */
+  readonly after?: { readonly ts: number; readonly position: number; readonly index: number }
   readonly limit: number
 }
 
@@ -123,7 +129,7 @@ export interface ReadingHistoryStore {
   reset(): Promise<void>
   /** points in [from, to) */
   count(range: SeriesRange): Promise<number>
-  /** points in [from, to), by time then position */
+  /** points in [from, to), by time, then position, then index */
   points(query: PointQuery): Promise<StoredPoint[]>
   /**
    * `fn` of the points of each bucket [b[i], b[i + 1]) within [from, to), as

@@ -7,13 +7,15 @@
  * after the corrections were appended decides nothing (idempotent).
  */
 import type { Command, DomainEvent } from '../decider.ts'
-import type { KeptPayload, ReadingValue, SensorReadingCorrected, SensorReadingRecorded } from './telemetry.ts'
+import type { KeptPayload, ReadingFact, ReadingValue, SensorReadingCorrected, SensorReadingRecorded, SensorReadingsRecorded } from './telemetry.ts'
 
 /** A reading as it stands now, with where its recorded event sits. */
 export interface CurrentReading extends ReadingValue {
   readonly eventId: string
   readonly revision: number
   readonly position: number
+  /** its index among the readings of a `SensorReadingsRecorded`; absent for a `SensorReadingRecorded` (one reading) */
+  readonly index?: number
   readonly key: string
   readonly thingId: string
   readonly accountId: string
@@ -36,23 +38,30 @@ export type ReadingsState = ReadonlyMap<string, CurrentReading>
 
 export function readingsOf(events: Iterable<StoredTelemetryEvent>): Map<string, CurrentReading> {
   const readings = new Map<string, CurrentReading>()
+  const add = (event: StoredTelemetryEvent, owner: { thingId: string; accountId: string }, d: ReadingFact, index?: number): void => {
+    readings.set(d.key, {
+      eventId: event.id,
+      revision: event.revision,
+      position: event.position,
+      ...(index === undefined ? {} : { index }),
+      key: d.key,
+      thingId: owner.thingId,
+      accountId: owner.accountId,
+      at: d.at,
+      channel: d.channel,
+      type: d.type,
+      unit: d.unit,
+      value: d.value,
+      ...(d.raw ? { raw: d.raw } : {}),
+    })
+  }
   for (const event of events) {
-    if (event.type === 'SensorReadingRecorded') {
+    if (event.type === 'SensorReadingsRecorded') {
+      const d = (event as unknown as DomainEvent & { data: SensorReadingsRecorded['data'] }).data
+      d.readings.forEach((reading, index) => add(event, d, reading, index))
+    } else if (event.type === 'SensorReadingRecorded') {
       const d = (event as unknown as DomainEvent & { data: SensorReadingRecorded['data'] }).data
-      readings.set(d.key, {
-        eventId: event.id,
-        revision: event.revision,
-        position: event.position,
-        key: d.key,
-        thingId: d.thingId,
-        accountId: d.accountId,
-        at: d.at,
-        channel: d.channel,
-        type: d.type,
-        unit: d.unit,
-        value: d.value,
-        ...(d.raw ? { raw: d.raw } : {}),
-      })
+      add(event, d, d)
     } else if (event.type === 'SensorReadingCorrected') {
       const d = (event.data as SensorReadingCorrected['data'])
       const reading = readings.get(d.corrects.key)
@@ -115,7 +124,13 @@ export function decideCorrections(command: CorrectReadings, state: ReadingsState
         data: {
           thingId: current.thingId,
           accountId: current.accountId,
-          corrects: { eventId: current.eventId, revision: current.revision, position: current.position, key: current.key },
+          corrects: {
+            eventId: current.eventId,
+            revision: current.revision,
+            position: current.position,
+            key: current.key,
+            ...(current.index === undefined ? {} : { index: current.index }),
+          },
           at: current.at,
           previous: { channel: current.channel, type: current.type, unit: current.unit, value: current.value },
           channel: now.channel,

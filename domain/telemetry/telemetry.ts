@@ -13,28 +13,46 @@ import type { TelemetryMessage } from './telemetry-message.ts'
 
 export const telemetryStreamOf = (thingId: string): string => `telemetry-${thingId}`
 
-export type SensorReadingRecorded = DomainEvent<
-  'SensorReadingRecorded',
+/** One reading as recorded: where it came from, what it says, when. */
+export interface ReadingFact {
+  /** `<partition>:<offset>:<index>` of the telemetry record */
+  readonly key: string
+  readonly channel: string
+  readonly type: string | null
+  readonly unit: string | null
+  readonly value: number | readonly number[] | string
+  /** ISO time of the reading (when the server received it) */
+  readonly at: string
+  readonly source: 'mqtt' | 'http'
+  /**
+   * The raw payload the readings of this record were decoded from, kept for re-decoding:
+   * on the record's first reading (index 0) only; the others reach it by their key's
+   * `<partition>:<offset>`. Absent on readings recorded before payloads were kept.
+   */
+  readonly raw?: KeptPayload
+}
+
+/**
+ * The readings of a thing that one batch of the telemetry processor brought, in the order
+ * they were received: one event for many readings, so a busy device costs one row, one
+ * id and one parse per batch instead of per reading. Auditors still see every reading,
+ * with its key and its raw payload.
+ */
+export type SensorReadingsRecorded = DomainEvent<
+  'SensorReadingsRecorded',
   {
-    /** `<partition>:<offset>:<index>` of the telemetry record */
-    readonly key: string
     readonly thingId: string
     readonly accountId: string
-    readonly channel: string
-    readonly type: string | null
-    readonly unit: string | null
-    readonly value: number | readonly number[] | string
-    /** ISO time of the reading (when the server received it) */
-    readonly at: string
-    readonly source: 'mqtt' | 'http'
-    /**
-     * The raw payload the readings of this record were decoded from, kept for re-decoding:
-     * on the record's first reading (index 0) only; the others reach it by their key's
-     * `<partition>:<offset>`. Absent on readings recorded before payloads were kept.
-     */
-    readonly raw?: KeptPayload
+    readonly readings: readonly ReadingFact[]
   }
 >
+
+/**
+ * One reading as one event: what the processor recorded before readings were batched
+ * (`SensorReadingsRecorded`). Logs keep them; every reader of readings reads both, through
+ * `recordedReadingsOf`.
+ */
+export type SensorReadingRecorded = DomainEvent<'SensorReadingRecorded', ReadingFact & { readonly thingId: string; readonly accountId: string }>
 
 /** A payload as received: the MQTT topic (null for the HTTP ingest, whose body is `data/json`) and the bytes as base64. */
 export interface KeptPayload {
@@ -60,8 +78,12 @@ export type SensorReadingCorrected = DomainEvent<
   {
     readonly thingId: string
     readonly accountId: string
-    /** the SensorReadingRecorded corrected: its event id, its revision in this stream, its log position and key */
-    readonly corrects: { readonly eventId: string; readonly revision: number; readonly position: number; readonly key: string }
+    /**
+     * The reading corrected: its event's id, revision in this stream and log position, its
+     * key, and its index among the event's readings (absent for a `SensorReadingRecorded`,
+     * which holds one)
+     */
+    readonly corrects: { readonly eventId: string; readonly revision: number; readonly position: number; readonly key: string; readonly index?: number }
     /** ISO time of the reading corrected */
     readonly at: string
     /** what it said until now (the recorded value, or the previous correction's) */
@@ -105,9 +127,17 @@ export type ReadingRejected = DomainEvent<
   }
 >
 
-export type TelemetryEvent = SensorReadingRecorded | DeviceInfoReported | DeviceConnected | DeviceDisconnected | ReadingRejected | SensorReadingCorrected
+export type TelemetryEvent =
+  | SensorReadingsRecorded
+  | SensorReadingRecorded
+  | DeviceInfoReported
+  | DeviceConnected
+  | DeviceDisconnected
+  | ReadingRejected
+  | SensorReadingCorrected
 
 export const telemetryEventTypes = [
+  'SensorReadingsRecorded',
   'SensorReadingRecorded',
   'DeviceInfoReported',
   'DeviceConnected',
@@ -119,7 +149,15 @@ export const telemetryEventTypes = [
 /** What a telemetry record says: the message the bridge and the HTTP ingest put on the telemetry stream. */
 export type TelemetryFact = TelemetryMessage
 
-export type RecordTelemetry = Command<'RecordTelemetry', { readonly partition: number; readonly offset: number; readonly fact: TelemetryFact }>
+/** A record of the telemetry stream: where it is, and what it says. */
+export interface TelemetryRecordFact {
+  readonly partition: number
+  readonly offset: number
+  readonly fact: TelemetryFact
+}
+
+/** A thing's records of one batch of the telemetry stream, in stream order. */
+export type RecordTelemetry = Command<'RecordTelemetry', { readonly records: readonly TelemetryRecordFact[] }>
 
 export interface TelemetryState {
   /** the record the last event came from; null before the first */
@@ -135,61 +173,94 @@ export function parseTelemetryKey(key: string): { partition: number; offset: num
   return { partition: Number(match[1]), offset: Number(match[2]), index: Number(match[3]) }
 }
 
-/** True when the record at (partition, offset) is at or before the last one recorded. */
-export function alreadyRecorded(state: TelemetryState, partition: number, offset: number): boolean {
-  return state.last !== null && state.last.partition === partition && offset <= state.last.offset
+/** The most readings one `SensorReadingsRecorded` holds: events stay small enough for every engine (raw payloads ride along). */
+export const maxReadingsPerEvent = 500
+
+/** The readings an event recorded, whichever of the two shapes it has; none for any other event. */
+export function recordedReadingsOf(event: { readonly type: string; readonly data: unknown }): readonly ReadingFact[] {
+  if (event.type === 'SensorReadingsRecorded') return (event.data as SensorReadingsRecorded['data']).readings
+  if (event.type === 'SensorReadingRecorded') return [event.data as SensorReadingRecorded['data']]
+  return []
+}
+
+/** The facts of one record other than readings. */
+function factEventOf(partition: number, offset: number, fact: Exclude<TelemetryFact, { kind: 'readings' }>): TelemetryEvent | undefined {
+  const base: FactBase = { key: telemetryKey(partition, offset, 0), thingId: fact.thingId, accountId: fact.accountId, at: fact.receivedAt }
+  switch (fact.kind) {
+    case 'sys':
+      return { type: 'DeviceInfoReported', data: { ...base, name: fact.key, value: fact.value } }
+    case 'connected':
+      return { type: 'DeviceConnected', data: { ...base, username: fact.username } }
+    case 'disconnected':
+      return { type: 'DeviceDisconnected', data: { ...base, username: fact.username } }
+    case 'rejected':
+      return { type: 'ReadingRejected', data: { ...base, source: fact.source, topic: fact.topic, payload: fact.payload, reason: fact.reason } }
+    case 'response':
+      // An answer to a command belongs to the thing (commandOutcomeOf), not to its telemetry.
+      return undefined
+    default:
+      return unreachable(fact)
+  }
 }
 
 export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, TelemetryEvent> = {
   initialState: { last: null },
 
+  /**
+   * Records not yet recorded become events in stream order: consecutive readings (of
+   * several records) one `SensorReadingsRecorded`, every other fact an event of its own.
+   */
   decide(command, state) {
-    const { partition, offset, fact } = command.data
-    if (alreadyRecorded(state, partition, offset)) return []
-    const base = (): FactBase => ({ key: telemetryKey(partition, offset, 0), thingId: fact.thingId, accountId: fact.accountId, at: fact.receivedAt })
-    switch (fact.kind) {
-      case 'readings':
-        // a literal, not a spread of `base`: this runs for every reading
-        return fact.readings.map((reading, index) => ({
-          type: 'SensorReadingRecorded',
-          data: {
-            key: telemetryKey(partition, offset, index),
-            thingId: fact.thingId,
-            accountId: fact.accountId,
-            at: fact.receivedAt,
-            channel: reading.channel,
-            type: reading.type,
-            unit: reading.unit,
-            value: reading.value,
-            source: fact.source,
-            ...(index === 0 && fact.payload !== undefined ? { raw: { topic: fact.topic, payload: fact.payload } } : {}),
-          },
-        }))
-      case 'sys':
-        return [{ type: 'DeviceInfoReported', data: { ...base(), name: fact.key, value: fact.value } }]
-      case 'connected':
-        return [{ type: 'DeviceConnected', data: { ...base(), username: fact.username } }]
-      case 'disconnected':
-        return [{ type: 'DeviceDisconnected', data: { ...base(), username: fact.username } }]
-      case 'rejected':
-        return [
-          {
-            type: 'ReadingRejected',
-            data: { ...base(), source: fact.source, topic: fact.topic, payload: fact.payload, reason: fact.reason },
-          },
-        ]
-      case 'response':
-        // An answer to a command belongs to the thing (commandOutcomeOf), not to its telemetry.
-        return []
-      default:
-        return unreachable(fact)
+    const events: TelemetryEvent[] = []
+    let readings: ReadingFact[] = []
+    // the records of one stream are one thing's
+    let owner: { readonly thingId: string; readonly accountId: string } | undefined
+    const flush = (): void => {
+      if (readings.length > 0) events.push({ type: 'SensorReadingsRecorded', data: { thingId: owner!.thingId, accountId: owner!.accountId, readings } })
+      readings = []
     }
+    let last = state.last
+    for (const { partition, offset, fact } of command.data.records) {
+      // at or before the last record recorded: delivered again (records of a thing arrive in order within its partition)
+      if (last !== null && last.partition === partition && offset <= last.offset) continue
+      last = { partition, offset }
+      if (fact.kind !== 'readings') {
+        const event = factEventOf(partition, offset, fact)
+        if (event) {
+          flush()
+          events.push(event)
+        }
+        continue
+      }
+      owner ??= fact
+      for (let index = 0; index < fact.readings.length; index++) {
+        if (readings.length === maxReadingsPerEvent) flush()
+        const reading = fact.readings[index]!
+        // a literal, not a spread: this runs for every reading
+        readings.push({
+          key: telemetryKey(partition, offset, index),
+          channel: reading.channel,
+          type: reading.type,
+          unit: reading.unit,
+          value: reading.value,
+          at: fact.receivedAt,
+          source: fact.source,
+          ...(index === 0 && fact.payload !== undefined ? { raw: { topic: fact.topic, payload: fact.payload } } : {}),
+        })
+      }
+    }
+    flush()
+    return events
   },
 
   evolve(state, event) {
     // A correction records nothing new, but it may be the stream's last event, from which the processor loads its state.
-    const key = parseTelemetryKey((event.type === 'SensorReadingCorrected' ? event.data.recordedThrough : event.data.key) ?? '')
-    return key ? { last: { partition: key.partition, offset: key.offset } } : state
+    let key: string | null
+    if (event.type === 'SensorReadingsRecorded') key = event.data.readings[event.data.readings.length - 1]?.key ?? null
+    else if (event.type === 'SensorReadingCorrected') key = event.data.recordedThrough
+    else key = event.data.key
+    const parsed = key === null ? undefined : parseTelemetryKey(key)
+    return parsed ? { last: { partition: parsed.partition, offset: parsed.offset } } : state
   },
 }
 

@@ -11,6 +11,7 @@ import { createLppDecoder, decodeLpp, lppTypeTable } from '../../domain/cayenne/
 import { runCli } from '../helpers/process.ts'
 import { connectDevice, waitUntil } from '../helpers/mqtt.ts'
 import { startTestServer, tempDataDir, type TestServer } from '../helpers/server.ts'
+import { recordedReadingsOf } from '../../domain/telemetry/telemetry.ts'
 
 // The "bug": temperature (103) read as whole degrees instead of tenths.
 const buggyTable = lppTypeTable.map((type) => (type.code === 103 ? { ...type, fields: [{ bytes: 2 as const, signed: true, divisor: 1 }] } : type))
@@ -106,27 +107,29 @@ t.test('re-decode after a codec fix', async (t) => {
     let text = ''
     while ((text.match(/event: correction/g) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value)
     controller.abort()
-    t.match(text, /event: correction\ndata: \{"channel":"3","value":27\.2,"type":"temp","unit":"c","timestamp":"[^"]+","corrects":"\d+"\}/)
+    t.match(text, /event: correction\ndata: \{"channel":"3","value":27\.2,"type":"temp","unit":"c","timestamp":"[^"]+","corrects":"\d+\.\d+"\}/, 'names the corrected reading by its id, `r.i`')
   })
 
   await t.test('the thing\'s history shows the recorded readings and their corrections', async (t) => {
     const res = await server.api<{ events: { type: string; revision: number; data: Record<string, unknown> }[] }>(
       'GET',
-      `/v1.1/things/${first}/history?type=SensorReadingRecorded,SensorReadingCorrected&limit=100`,
+      `/v1.1/things/${first}/history?type=SensorReadingsRecorded,SensorReadingCorrected&limit=100`,
       { token: user },
     )
-    const recorded = res.body.events.filter((e) => e.type === 'SensorReadingRecorded')
+    const recorded = res.body.events.filter((e) => e.type === 'SensorReadingsRecorded')
+    const readings = recorded.flatMap((e) => recordedReadingsOf(e).map((reading, index) => ({ revision: e.revision, index, reading })))
     const corrected = res.body.events.filter((e) => e.type === 'SensorReadingCorrected')
-    t.equal(recorded.length, 6, 'the recorded readings, unchanged')
-    t.strictSame(recorded.filter((e) => e.data.channel === '3').map((e) => e.data.value), wrongTemperatures)
+    t.equal(readings.length, 6, 'the recorded readings, unchanged')
+    t.strictSame(readings.filter((r) => r.reading.channel === '3').map((r) => r.reading.value), wrongTemperatures)
     t.equal(corrected.length, 3)
     for (const correction of corrected) {
-      const corrects = correction.data.corrects as { revision: number; eventId: string }
-      const original = recorded.find((e) => e.revision === corrects.revision)
-      t.ok(original, 'points at the reading it corrects')
-      t.match(correction.data, { previous: { value: original!.data.value }, codec })
+      const corrects = correction.data.corrects as { revision: number; index: number; key: string }
+      const original = readings.find((r) => r.revision === corrects.revision && r.index === corrects.index)
+      t.ok(original, 'points at the reading it corrects, by revision and index')
+      t.equal(original!.reading.key, corrects.key, 'and by key')
+      t.match(correction.data, { previous: { value: original!.reading.value }, codec })
     }
-    t.ok(recorded[0]!.data.raw, 'the raw payload is kept on the record\'s first reading')
+    t.ok(readings[0]!.reading.raw, 'the raw payload is kept on the record\'s first reading')
   })
 
   await t.test('capsicum redecode (server stopped) with a named codec; the server sees it at its next start', async (t) => {
@@ -140,9 +143,9 @@ t.test('re-decode after a codec fix', async (t) => {
     const usage = await runCli(['redecode'], env)
     t.equal(usage.code, 64)
     const replay = await runCli(['replay', '--stream', `telemetry-${second}`, '--json'], env)
-    const types = replay.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { type: string }).type)
-    t.equal(types.filter((type) => type === 'SensorReadingRecorded').length, 6)
-    t.equal(types.filter((type) => type === 'SensorReadingCorrected').length, 3, 'replay shows both')
+    const replayed = replay.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; data: unknown })
+    t.equal(replayed.flatMap((event) => recordedReadingsOf(event)).length, 6, 'every recorded reading')
+    t.equal(replayed.filter((event) => event.type === 'SensorReadingCorrected').length, 3, 'replay shows both')
 
     server = await startTestServer(t, { dataDir })
     t.match(await latestOf(server, user, second), { 3: 25.5 })

@@ -27,7 +27,12 @@ const thingId = 'thing-1'
 const minute = 60_000
 const t0 = Date.parse('2026-01-01T00:00:00.000Z')
 
-const point = (position: number, ts: number, value: ReadingValue, channel = '1', thing = thingId): HistoryPoint => ({ thingId: thing, channel, ts, position, value })
+/** The point of an event that recorded one reading. */
+const point = (position: number, ts: number, value: ReadingValue, channel = '1', thing = thingId): HistoryPoint => ({ thingId: thing, channel, ts, position, index: 0, value })
+/** The point of the `index`th reading of an event that recorded several (SensorReadingsRecorded). */
+const pointOfMany = (position: number, index: number, ts: number, value: ReadingValue, channel = '1'): HistoryPoint => ({ ...point(position, ts, value, channel), index })
+/** (position, index) of each point, to compare identities and order. */
+const ids = (points: readonly { position: number; index: number }[]): [number, number][] => points.map((p) => [p.position, p.index])
 
 export function readingHistoryContract(t: Test, name: string, open: OpenHistoryStore): void {
   t.test(`${name}: ReadingHistoryStore contract`, async (t) => {
@@ -40,14 +45,14 @@ export function readingHistoryContract(t: Test, name: string, open: OpenHistoryS
       )
       const range = { thingId, channel: '1', from: t0, to: t0 + 3 * minute }
       t.strictSame(await store.points({ ...range, limit: 10 }), [
-        { ts: t0, position: 1, value: 1 },
-        { ts: t0 + minute, position: 2, value: [1.5, -2] },
-        { ts: t0 + minute, position: 3, value: 2 },
-        { ts: t0 + 2 * minute, position: 4, value: 'high' },
+        { ts: t0, position: 1, index: 0, value: 1 },
+        { ts: t0 + minute, position: 2, index: 0, value: [1.5, -2] },
+        { ts: t0 + minute, position: 3, index: 0, value: 2 },
+        { ts: t0 + 2 * minute, position: 4, index: 0, value: 'high' },
       ])
       t.equal(await store.count(range), 4)
       t.equal(await store.count({ ...range, to: t0 + 2 * minute }), 3, 'to is exclusive')
-      t.strictSame((await store.points({ ...range, limit: 2, after: { ts: t0 + minute, position: 2 } })).map((p) => p.position), [3, 4])
+      t.strictSame((await store.points({ ...range, limit: 2, after: { ts: t0 + minute, position: 2, index: 0 } })).map((p) => p.position), [3, 4])
       t.strictSame(await store.points({ ...range, channel: '9', limit: 10 }), [], 'an unknown channel has none')
       t.equal(await store.count({ ...range, thingId: 'nobody' }), 0)
     })
@@ -82,8 +87,77 @@ export function readingHistoryContract(t: Test, name: string, open: OpenHistoryS
       )
       await store.commit([point(1, t0, 272)], { position: 6, version: 1 })
       const range = { thingId, channel: '1', from: t0, to: t0 + minute, limit: 10 }
-      t.strictSame(await store.points(range), [{ ts: t0, position: 1, value: 27.2 }, { ts: t0 + 1, position: 2, value: 288 }])
-      t.strictSame(await store.points({ ...range, channel: '2' }), [{ ts: t0 + 2, position: 3, value: 0.7 }], 'moved to its new channel')
+      t.strictSame(await store.points(range), [
+        { ts: t0, position: 1, index: 0, value: 27.2 },
+        { ts: t0 + 1, position: 2, index: 0, value: 288 },
+      ])
+      t.strictSame(await store.points({ ...range, channel: '2' }), [{ ts: t0 + 2, position: 3, index: 0, value: 0.7 }], 'moved to its new channel')
+    })
+
+    t.test('the readings of one event are as many points, by index, even on one channel at one time', async (t) => {
+      const { store } = await open(t)
+      await store.prepare()
+      // Event 5 recorded four readings at t0, three of them on channel 1; events 4 and 6 one each at t0.
+      const event5 = [pointOfMany(5, 2, t0, 52), pointOfMany(5, 0, t0, 50), pointOfMany(5, 3, t0, 53, '2'), pointOfMany(5, 1, t0, 51)]
+      await store.commit([point(6, t0, 60), ...event5, point(4, t0, 40)], { position: 6, version: 1 })
+      await store.commit(event5, { position: 6, version: 1 })
+      const range = { thingId, channel: '1', from: t0, to: t0 + minute }
+      t.strictSame(await store.points({ ...range, limit: 10 }), [
+        { ts: t0, position: 4, index: 0, value: 40 },
+        { ts: t0, position: 5, index: 0, value: 50 },
+        { ts: t0, position: 5, index: 1, value: 51 },
+        { ts: t0, position: 5, index: 2, value: 52 },
+        { ts: t0, position: 6, index: 0, value: 60 },
+      ], 'every one kept, by position then index; one committed again is the same point')
+      t.equal(await store.count(range), 5)
+      t.strictSame(await store.points({ ...range, channel: '2', limit: 10 }), [{ ts: t0, position: 5, index: 3, value: 53 }])
+      t.strictSame(await store.aggregate(range, [t0, t0 + minute], 'first'), [40])
+      t.strictSame(await store.aggregate(range, [t0, t0 + minute], 'last'), [60])
+    })
+
+    t.test('paging after a point goes on with the rest of its event, then the next ones', async (t) => {
+      const { store } = await open(t)
+      await store.prepare()
+      await store.commit(
+        [point(4, t0, 40), pointOfMany(5, 0, t0, 50), pointOfMany(5, 1, t0, 51), pointOfMany(5, 2, t0, 52), point(6, t0, 60), pointOfMany(7, 0, t0 + 1, 70), pointOfMany(7, 1, t0 + 1, 71)],
+        { position: 7, version: 1 },
+      )
+      const range = { thingId, channel: '1', from: t0, to: t0 + minute }
+      t.strictSame(ids(await store.points({ ...range, limit: 2, after: { ts: t0, position: 5, index: 0 } })), [[5, 1], [5, 2]])
+      t.strictSame(ids(await store.points({ ...range, limit: 2, after: { ts: t0, position: 5, index: 2 } })), [[6, 0], [7, 0]])
+      t.strictSame(ids(await store.points({ ...range, limit: 10, after: { ts: t0, position: 4, index: 0 } })), [[5, 0], [5, 1], [5, 2], [6, 0], [7, 0], [7, 1]])
+      t.strictSame(ids(await store.points({ ...range, limit: 10, after: { ts: t0 + 1, position: 7, index: 0 } })), [[7, 1]])
+      const pages: [number, number][] = []
+      let after: { ts: number; position: number; index: number } | undefined
+      for (;;) {
+        const page = await store.points({ ...range, limit: 2, ...(after ? { after } : {}) })
+        pages.push(...ids(page))
+        if (page.length < 2) break
+        after = page[page.length - 1]!
+      }
+      t.strictSame(pages, [[4, 0], [5, 0], [5, 1], [5, 2], [6, 0], [7, 0], [7, 1]], 'pages of two give every point once')
+      t.strictSame(await aggregateByScanning(store, range, [t0, t0 + minute], 'count', 2), [7], 'so does scanning in pages')
+    })
+
+    t.test('a correction replaces only the point at its position and index', async (t) => {
+      const { store } = await open(t)
+      await store.prepare()
+      await store.commit([pointOfMany(7, 0, t0, 272), pointOfMany(7, 1, t0, 288), pointOfMany(7, 2, t0, 7, '2')], { position: 7, version: 1 })
+      await store.commit([{ ...pointOfMany(7, 1, t0, 28.8), replaces: { channel: '1' } }], { position: 8, version: 1 })
+      const range = { thingId, channel: '1', from: t0, to: t0 + minute, limit: 10 }
+      t.strictSame((await store.points(range)).map((p) => p.value), [272, 28.8], 'in its channel: its sibling keeps its value')
+      await store.commit([{ ...pointOfMany(7, 0, t0, 27.2, '2'), replaces: { channel: '1' } }], { position: 9, version: 1 })
+      t.strictSame(await store.points(range), [{ ts: t0, position: 7, index: 1, value: 28.8 }], 'moved: only it left its channel')
+      t.strictSame(
+        await store.points({ ...range, channel: '2' }),
+        [
+          { ts: t0, position: 7, index: 0, value: 27.2 },
+          { ts: t0, position: 7, index: 2, value: 7 },
+        ],
+        'beside the reading of the same event already there',
+      )
+      await store.commit([pointOfMany(7, 1, t0, 288)], { position: 10, version: 1 })
+      t.strictSame((await store.points(range)).map((p) => p.value), [28.8], 'a reading seen again does not undo it')
     })
 
     t.test('aggregates: every function, per component, empty buckets, few points and many', async (t) => {
@@ -138,6 +212,17 @@ export function readingHistoryContract(t: Test, name: string, open: OpenHistoryS
         t.strictSame(await store.aggregate(range, fiveBoundaries, fn), await aggregateByScanning(store, range, fiveBoundaries, fn), `five components, ${fn}`)
       }
       t.equal(((await store.aggregate(range, fiveBoundaries, 'avg'))[0] as number[]).length, 5)
+
+      // Events of three readings of one channel at one time, enough for an engine's own aggregates: first and last by index too.
+      const triples = Array.from({ length: 2100 }, (_, i) => [0, 1, 2].map((k) => pointOfMany(200_000 + i, k, t0 + i * minute, i * 10 + k, '4'))).flat()
+      await store.commit(triples, { position: 202_100, version: 1 })
+      const range4 = { ...range, channel: '4' }
+      for (const fn of ['first', 'last', 'count', 'sum'] as const) {
+        t.strictSame(await store.aggregate(range4, fiveBoundaries, fn), await aggregateByScanning(store, range4, fiveBoundaries, fn), `readings of one event, ${fn}`)
+      }
+      t.strictSame((await store.aggregate(range4, fiveBoundaries, 'first')).slice(0, 2), [0, 600], 'first: the first reading of the first event')
+      t.strictSame((await store.aggregate(range4, fiveBoundaries, 'last')).slice(0, 2), [592, 1192], 'last: the last reading of the last event')
+      t.strictSame((await store.aggregate(range4, fiveBoundaries, 'count')).slice(0, 2), [180, 180])
     })
   })
 }

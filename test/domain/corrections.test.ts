@@ -40,3 +40,37 @@ t.test('a record that cannot be corrected reading by reading is skipped with the
   t.strictSame(events, [])
   t.match(skipped, [{ record: '2:7', problem: /decodes to 1 reading\(s\), 2 were recorded/ }, { record: '2:8', problem: /no longer decodes/ }])
 })
+
+t.test('readings recorded many to an event are corrected one by one, each named by its index in the event', async (t) => {
+  const batched: StoredTelemetryEvent = {
+    id: 'event-batch',
+    revision: 0,
+    position: 300,
+    type: 'SensorReadingsRecorded',
+    data: {
+      thingId: 'thing-1',
+      accountId: 'acct',
+      readings: [
+        { key: '4:1:0', channel: '3', type: 'temp', unit: 'c', value: 272, at, source: 'mqtt', raw: { topic: 't', payload: 'AA==' } },
+        { key: '4:1:1', channel: '5', type: 'temp', unit: 'c', value: 50, at, source: 'mqtt' },
+        { key: '4:2:0', channel: '3', type: 'temp', unit: 'c', value: 288, at, source: 'mqtt', raw: { topic: 't', payload: 'AA==' } },
+      ],
+    },
+  }
+  const state = readingsOf([batched])
+  t.strictSame([...state.keys()], ['4:1:0', '4:1:1', '4:2:0'], 'every reading of the event, in order')
+  t.match(state.get('4:1:1'), { eventId: 'event-batch', revision: 0, position: 300, index: 1, thingId: 'thing-1', accountId: 'acct', channel: '5', value: 50 })
+  t.notOk('raw' in state.get('4:1:1')!, 'the payload rides on a record\'s first reading only')
+
+  const { events } = decideCorrections(command([{ record: '4:1', readings: [temp(27.2), temp(5, '5')] }, { record: '4:2', readings: [temp(28.8)] }]), state)
+  t.strictSame(
+    events.map((e) => [e.data.corrects, e.data.value]),
+    [
+      [{ eventId: 'event-batch', revision: 0, position: 300, key: '4:1:0', index: 0 }, 27.2],
+      [{ eventId: 'event-batch', revision: 0, position: 300, key: '4:1:1', index: 1 }, 5],
+      [{ eventId: 'event-batch', revision: 0, position: 300, key: '4:2:0', index: 2 }, 28.8],
+    ],
+  )
+  const alone = decideCorrections(command([{ record: '2:7', readings: [temp(27.2), temp(50, '5')] }]), readingsOf(history)).events[0]!
+  t.notOk('index' in alone.data.corrects, 'a reading recorded alone is named without an index')
+})

@@ -11,7 +11,7 @@ import { openDatabase } from '../../adapters/sqlite/database.ts'
 import type { EventMetadata } from '../../domain/ports/event-store.ts'
 import { eventUpcasters, foldRecorded, UpcasterRegistry, type Upcaster } from '../../domain/fold-events.ts'
 import { handleCommandBatch, type CommandInBatch } from '../../commands/handle-command.ts'
-import { telemetryDecider, telemetryKey, telemetryStreamOf, type RecordTelemetry } from '../../domain/telemetry/telemetry.ts'
+import { recordedReadingsOf, telemetryDecider, telemetryKey, telemetryStreamOf, type RecordTelemetry } from '../../domain/telemetry/telemetry.ts'
 import { tempDataDir } from '../helpers/server.ts'
 
 const at = '2026-01-01T00:00:00.000Z'
@@ -48,9 +48,13 @@ const record = (offset: number): CommandInBatch<RecordTelemetry> => ({
   command: {
     type: 'RecordTelemetry',
     data: {
-      partition: 0,
-      offset,
-      fact: { kind: 'readings', thingId: 'thing', accountId: 'acc', receivedAt: at, source: 'mqtt', topic: null, readings: [{ channel: '1', type: 'temp', unit: 'c', value: offset }] },
+      records: [
+        {
+          partition: 0,
+          offset,
+          fact: { kind: 'readings', thingId: 'thing', accountId: 'acc', receivedAt: at, source: 'mqtt', topic: null, readings: [{ channel: '1', type: 'temp', unit: 'c', value: offset }] },
+        },
+      ],
     },
   },
   metadata,
@@ -97,6 +101,6 @@ t.test('a batch decides each stream in order, appends once per stream, and decid
   await eventStore.appendToStream(b, [{ id: randomUUID(), type: 'SensorReadingRecorded', data: { key: '0:9:0', thingId: 'b', accountId: 'acc', at, channel: '1', type: null, unit: null, value: 1, source: 'mqtt' }, metadata }], { expectedRevision: 0 })
   const [stale] = await handleCommandBatch(telemetryDecider, [{ streamName: b, commands: [record(6), record(10)], known: { state: results[1]!.state, revision: 0 } }], { eventStore, newId: randomUUID })
   t.equal(stale!.revision, 2, 'appended after the other writer’s event')
-  t.strictSame(stale!.newEvents.map((e) => (e.type === 'SensorReadingRecorded' ? e.data.key : e.type)), ['0:10:0'], 'offset 6 is before what the stream holds now: only 10 is recorded')
+  t.strictSame(stale!.newEvents.flatMap((e) => recordedReadingsOf(e).map((r) => r.key)), ['0:10:0'], 'offset 6 is before what the stream holds now: only 10 is recorded')
   t.strictSame(stale!.state, { last: { partition: 0, offset: 10 } })
 })

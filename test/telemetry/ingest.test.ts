@@ -6,6 +6,7 @@ import { within } from '../helpers/async.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'
 import { settled } from './fixtures.ts'
+import { recordedReadingsOf } from '../../domain/telemetry/telemetry.ts'
 
 const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
 
@@ -52,7 +53,7 @@ t.test('HTTP ingest with HTTP Basic = the MQTT username and password', async (t)
     const latest = await server.api<{ channel: string; value: unknown }[]>('GET', `/v1.1/things/${thingId}/data`, { token: account.token })
     t.strictSame(latest.body.map((r) => [r.channel, r.value]), [['1', 16.4], ['2', 1]], 'and recorded')
     const events = await server.capsicum.eventStore.readStream(`telemetry-${thingId}`)
-    t.equal((events[0]!.data as { source: string }).source, 'http')
+    t.equal(recordedReadingsOf(events[0]!)[0]!.source, 'http')
   })
 
   await t.test('the path of the Cayenne docs works too', async (t) => {
@@ -105,11 +106,11 @@ t.test('HTTP ingest with HTTP Basic = the MQTT username and password', async (t)
     const recorded = async () => {
       for (;;) {
         const events = await server.capsicum.eventStore.readStream(stream)
-        if (events.some((e) => (e.data as { channel: string }).channel === '7')) return events
+        if (events.some((e) => recordedReadingsOf(e).some((r) => r.channel === '7'))) return events
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
     }
     const after = await within(recorded(), 'the good reading to be recorded', 20_000)
-    t.strictSame(after.slice(before).map((e) => (e.data as { channel: string }).channel), ['7'], 'only the good reading was recorded')
+    t.strictSame(after.slice(before).flatMap((e) => recordedReadingsOf(e).map((r) => r.channel)), ['7'], 'only the good reading was recorded')
   })
 })

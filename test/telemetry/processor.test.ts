@@ -5,7 +5,12 @@ import { TelemetryProcessor } from '../../streams/telemetry-processor.ts'
 import type { TelemetryBatch, TelemetryRecord } from '../../domain/ports/telemetry-stream.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer } from '../helpers/server.ts'
+import { recordedReadingsOf } from '../../domain/telemetry/telemetry.ts'
+import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 import { feed, readingsOf, reading, record, settled } from './fixtures.ts'
+
+/** The keys of the readings the events recorded, in order (how many events hold them depends on the batches the stream handed out). */
+const readingKeys = (events: readonly RecordedEvent[]) => events.flatMap((e) => recordedReadingsOf(e).map((r) => r.key))
 
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 
@@ -32,18 +37,46 @@ t.test('readings become events of the thing\'s telemetry stream, and hooks see t
   const events = await server.capsicum.eventStore.readStream(`telemetry-${a!.thingId}`)
   t.strictSame(
     events.map((e) => e.type),
-    ['SensorReadingRecorded', 'SensorReadingRecorded', 'DeviceInfoReported', 'DeviceConnected', 'ReadingRejected', 'SensorReadingRecorded', 'DeviceDisconnected'],
+    ['SensorReadingsRecorded', 'DeviceInfoReported', 'DeviceConnected', 'ReadingRejected', 'SensorReadingsRecorded', 'DeviceDisconnected'],
+    'the readings of a record are one event; the other facts keep their place between them',
   )
-  t.match(events[1]!.data, { channel: '2', type: 'accel', unit: 'g', value: [1.5, -2, 0.25], at: '2026-05-01T10:00:00.000Z', source: 'mqtt' })
-  t.match(events[4]!.data, { reason: 'not a number', payload: 'AAE=' })
+  t.match(recordedReadingsOf(events[0]!)[1], { channel: '2', type: 'accel', unit: 'g', value: [1.5, -2, 0.25], at: '2026-05-01T10:00:00.000Z', source: 'mqtt' })
+  t.match(events[3]!.data, { reason: 'not a number', payload: 'AAE=' })
   t.equal(events[0]!.metadata.account_id, account.accountId, 'the metadata names the account')
   t.equal(events[0]!.metadata.time, '2026-05-01T10:00:00.000Z', 'the event time is when the reading was received')
   t.equal((await server.capsicum.eventStore.readStream(`telemetry-${b!.thingId}`)).length, 1)
 
   const ofA = hook.seen.filter((r) => r.thingId === a!.thingId)
   t.strictSame(ofA.map((r) => [r.channel, r.value]), [['1', 20.5], ['2', [1.5, -2, 0.25]], ['1', 21]], 'the hook saw the readings of a in order')
-  t.strictSame(ofA.map((r) => r.key), events.filter((e) => e.type === 'SensorReadingRecorded').map((e) => (e.data as { key: string }).key), 'with the keys of the events')
+  t.strictSame(ofA.map((r) => r.key), readingKeys(events), 'with the keys of the events')
   t.equal(hook.seen.length, 4, 'every reading, nothing else')
+})
+
+t.test('a thing\'s readings of one batch are one event; every reading reaches the history, the latest values and the hooks', async (t) => {
+  const hook = collectingHook()
+  const server = await startTestServer(t, { hooks: [hook] })
+  const account = await deviceAccount(server, { things: 1 })
+  const device = { thingId: account.thingIds[0]!, accountId: account.accountId }
+  const at = (second: number) => `2026-05-01T10:00:0${second}.000Z`
+  // Handed to the processor as one batch (not through the stream), so the batch is exactly this.
+  const messages = [
+    readingsOf(device, at(1), [reading('1', 1)]),
+    readingsOf(device, at(1), [reading('1', 2)]),
+    readingsOf(device, at(2), [reading('1', 3), reading('2', 4)]),
+  ]
+  await server.capsicum.processor!.handle({ partition: 0, records: messages.map((m, offset): TelemetryRecord => ({ ...record(m), partition: 0, offset })) })
+
+  const events = await server.capsicum.eventStore.readStream(`telemetry-${device.thingId}`)
+  t.strictSame(events.map((e) => e.type), ['SensorReadingsRecorded'], 'one event')
+  t.strictSame(readingKeys(events), ['0:0:0', '0:1:0', '0:2:0', '0:2:1'])
+  t.strictSame(hook.seen.map((r) => r.key), ['0:0:0', '0:1:0', '0:2:0', '0:2:1'])
+
+  await settled(server, [])
+  const history = await server.api<{ points: { value: number }[] }>('GET', `/v1.1/things/${device.thingId}/data/1?from=${at(0)}&to=${at(3)}`, { token: account.token })
+  t.equal(history.status, 200)
+  t.strictSame(history.body.points.map((p) => p.value), [1, 2, 3], 'both readings of channel 1 at the same moment are points, in order')
+  const latest = await server.api<{ channel: string; value: number }[]>('GET', `/v1.1/things/${device.thingId}/data`, { token: account.token })
+  t.strictSame(latest.body.map((r) => [r.channel, r.value]), [['1', 3], ['2', 4]])
 })
 
 t.test('a batch delivered again records nothing twice; hooks see it again and know it by key', async (t) => {
@@ -56,7 +89,7 @@ t.test('a batch delivered again records nothing twice; hooks see it again and kn
   await settled(server, produced)
   const stream = `telemetry-${device.thingId}`
   const before = await server.capsicum.eventStore.readStream(stream)
-  t.equal(before.length, 3)
+  t.equal(readingKeys(before).length, 3)
 
   const batch: TelemetryBatch = {
     partition: produced[0]!.partition,
@@ -64,17 +97,17 @@ t.test('a batch delivered again records nothing twice; hooks see it again and kn
   }
   await t.test('to the same processor', async (t) => {
     await server.capsicum.processor!.handle(batch)
-    t.equal((await server.capsicum.eventStore.readStream(stream)).length, 3, 'no event added')
+    t.equal((await server.capsicum.eventStore.readStream(stream)).length, before.length, 'no event added')
   })
   await t.test('to a processor that starts fresh, as after a crash (it reads the stream\'s last event)', async (t) => {
     const fresh = new TelemetryProcessor({ telemetry: server.capsicum.telemetry, eventStore: server.capsicum.eventStore, hooks: [hook], logger: silent, newId: () => crypto.randomUUID() })
     await fresh.handle(batch)
-    t.equal((await server.capsicum.eventStore.readStream(stream)).length, 3, 'no event added')
+    t.equal((await server.capsicum.eventStore.readStream(stream)).length, before.length, 'no event added')
     // A new record after the redelivery is recorded as usual.
     await fresh.handle({ partition: batch.partition, records: [{ ...record(readingsOf(device, '2026-05-01T10:00:09.000Z', [reading('1', 9)])), partition: batch.partition, offset: produced[1]!.offset + 1 }] })
     const after = await server.capsicum.eventStore.readStream(stream)
-    t.equal(after.length, 4)
-    t.equal((after[3]!.data as { key: string }).key, `${batch.partition}:${produced[1]!.offset + 1}:0`)
+    t.equal(after.length, before.length + 1)
+    t.strictSame(readingKeys(after.slice(before.length)), [`${batch.partition}:${produced[1]!.offset + 1}:0`])
   })
   await t.test('by the stream itself, when the group is sent back to the start', async (t) => {
     // The record handled by hand above is not on the stream: the next produce takes its offset, so it is removed from the count.

@@ -1,5 +1,7 @@
 /** GET /v1.1/things/{id}/stream: Server-Sent Events of new readings, resumed with Last-Event-ID without a gap or a duplicate. */
 import t from 'tap'
+import type { EventMetadata } from '../../domain/ports/event-store.ts'
+import { telemetryStreamOf, type SensorReadingCorrected, type SensorReadingRecorded, type SensorReadingsRecorded } from '../../domain/telemetry/telemetry.ts'
 import { within } from '../helpers/async.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
@@ -164,5 +166,145 @@ t.test('live readings as Server-Sent Events, resumed without a gap or a duplicat
     const started = Date.now()
     await server.close()
     t.ok(Date.now() - started < 5000, 'closed without waiting for the shutdown timeout')
+  })
+})
+
+t.test('readings recorded together: a message each, `r.i`, resumed from within an event', async (t) => {
+  const server = await startTestServer(t)
+  const account = await deviceAccount(server)
+  const thing = { thingId: account.thingIds[0]!, accountId: account.accountId }
+  const stream = telemetryStreamOf(thing.thingId)
+  const at = (second: number) => `2026-05-02T10:00:${String(second).padStart(2, '0')}.000Z`
+  const { eventStore } = server.capsicum
+  /** the revision of the thing's last SensorReadingsRecorded */
+  const lastBatch = async () => {
+    const events = await eventStore.readStream(stream)
+    const batch = events.filter((e) => e.type === 'SensorReadingsRecorded').pop()
+    t.ok(batch, 'the processor recorded the readings together')
+    return batch as typeof batch & { type: 'SensorReadingsRecorded'; data: SensorReadingsRecorded['data'] }
+  }
+  const idsOf = (events: ServerSentEvent[]) => events.map((e) => e.id)
+
+  const live = await EventStream.open(server, thing.thingId, account.token)
+  t.teardown(() => live.close())
+  await feed(server, [readingsOf(thing, at(0), [reading('1', 1), reading('2', 2), reading('3', [1, 2], 'accel', 'g')])])
+  const batch = await lastBatch()
+  const r = batch.revision
+  t.equal(batch.data.readings.length, 3)
+  const three = await live.next(3)
+  t.strictSame(idsOf(three), [`${r}.0`, `${r}.1`, `${r}.2`], 'one message per reading, `r.i`')
+  t.strictSame(three.map((e) => e.event), ['reading', 'reading', 'reading'])
+  t.strictSame(valuesOf(three), [1, 2, [1, 2]])
+  t.strictSame(JSON.parse(three[2]!.data), { channel: '3', value: [1, 2], type: 'accel', unit: 'g', timestamp: at(0) })
+
+  await feed(server, [readingsOf(thing, at(1), [reading('1', 4)])])
+  const r2 = (await lastBatch()).revision
+  t.strictSame(idsOf(await live.next(1)), [`${r2}.0`])
+
+  await t.test('after `r.0`: the rest of revision r, then what came later, without `r.0` again', async (t) => {
+    const resumed = await EventStream.open(server, thing.thingId, account.token, { 'Last-Event-ID': `${r}.0` })
+    t.teardown(() => resumed.close())
+    const missed = await resumed.next(3)
+    t.strictSame(idsOf(missed), [`${r}.1`, `${r}.2`, `${r2}.0`])
+    t.strictSame(valuesOf(missed), [2, [1, 2], 4])
+    await feed(server, [readingsOf(thing, at(2), [reading('1', 5), reading('1', 6)])])
+    const r3 = (await lastBatch()).revision
+    t.strictSame(idsOf(await resumed.next(2)), [`${r3}.0`, `${r3}.1`], 'then live')
+    t.strictSame(idsOf(await live.next(2)), [`${r3}.0`, `${r3}.1`])
+    t.equal(resumed.unread, 0, 'nothing twice')
+    t.notOk(resumed.events.some((e) => e.id === `${r}.0`), 'r.0 is not sent again')
+  })
+
+  await t.test('after the last reading of an event (`?last_event_id=r.2`), or after `r`: from the next revision', async (t) => {
+    const byQuery = await EventStream.open(server, thing.thingId, account.token, {}, `?last_event_id=${r}.2`)
+    t.teardown(() => byQuery.close())
+    t.strictSame(valuesOf(await byQuery.next(3)), [4, 5, 6])
+    const byRevision = await EventStream.open(server, thing.thingId, account.token, { 'Last-Event-ID': String(r) })
+    t.teardown(() => byRevision.close())
+    t.strictSame(valuesOf(await byRevision.next(3)), [4, 5, 6])
+    t.equal(byQuery.unread + byRevision.unread, 0)
+  })
+
+  // From here on the thing's stream is written directly (as old logs hold it), so nothing is fed any more.
+  const metadata: EventMetadata = {
+    actor: { type: 'system', id: 'telemetry-processor' },
+    account_id: thing.accountId,
+    client_id: null,
+    correlation_id: 'stream-test',
+    causation_id: 'stream-test',
+    time: at(9),
+  }
+  const recordedSoFar = await eventStore.readStream(stream)
+  const head = recordedSoFar[recordedSoFar.length - 1]!
+  const newest = await lastBatch()
+  // the processor's own key, so its state (the last record recorded) stays as it is
+  const lastKey = newest.data.readings[newest.data.readings.length - 1]!.key
+
+  await t.test('a reading recorded alone (the old event) keeps the id `r`', async (t) => {
+    const old: SensorReadingRecorded['data'] = { ...thing, key: lastKey, channel: '7', type: 'temp', unit: 'c', value: 42, at: at(3), source: 'mqtt' }
+    await eventStore.appendToStream(stream, [{ id: crypto.randomUUID(), type: 'SensorReadingRecorded', data: old, metadata }], { expectedRevision: head.revision })
+    const [message] = await live.next(1)
+    t.equal(message!.id, String(head.revision + 1))
+    t.equal(message!.event, 'reading')
+    t.strictSame(JSON.parse(message!.data), { channel: '7', value: 42, type: 'temp', unit: 'c', timestamp: at(3) })
+  })
+
+  await t.test('a correction names the reading it corrects: `r.i`, or `r` for a reading recorded alone', async (t) => {
+    const previous = { channel: '2', type: 'temp', unit: 'c', value: 2 }
+    const correction = (corrects: SensorReadingCorrected['data']['corrects'], value: number): SensorReadingCorrected['data'] => ({
+      ...thing,
+      corrects,
+      at: at(0),
+      previous,
+      ...previous,
+      value,
+      codec: null,
+      recordedThrough: lastKey,
+    })
+    const oldRevision = head.revision + 1
+    await eventStore.appendToStream(
+      stream,
+      [
+        {
+          id: crypto.randomUUID(),
+          type: 'SensorReadingCorrected',
+          data: correction({ eventId: batch.id, revision: r, position: batch.position, key: batch.data.readings[1]!.key, index: 1 }, 20),
+          metadata,
+        },
+        {
+          id: crypto.randomUUID(),
+          type: 'SensorReadingCorrected',
+          data: correction({ eventId: 'old', revision: oldRevision, position: 0, key: lastKey }, 43),
+          metadata,
+        },
+      ],
+      { expectedRevision: oldRevision },
+    )
+    const corrections = await live.next(2)
+    t.strictSame(idsOf(corrections), [String(oldRevision + 1), String(oldRevision + 2)], 'a correction\'s own id is its revision')
+    t.strictSame(corrections.map((e) => e.event), ['correction', 'correction'])
+    t.match(JSON.parse(corrections[0]!.data), { channel: '2', value: 20, corrects: `${r}.1` })
+    t.match(JSON.parse(corrections[1]!.data), { value: 43, corrects: String(oldRevision) })
+    t.equal(live.unread, 0)
+
+    const resumed = await EventStream.open(server, thing.thingId, account.token, { 'Last-Event-ID': `${r}.1` })
+    t.teardown(() => resumed.close())
+    t.strictSame(
+      idsOf(await resumed.next(7)),
+      [`${r}.2`, `${r2}.0`, `${newest.revision}.0`, `${newest.revision}.1`, String(oldRevision), String(oldRevision + 1), String(oldRevision + 2)],
+      'every message after r.1 once, in order, whatever its shape',
+    )
+    t.equal(resumed.unread, 0)
+  })
+
+  await t.test('an id of neither form is refused, with the details of any bad query', async (t) => {
+    for (const id of ['abc', '12.', '.1', '1.2.3', '-1', '1e3', '12.x', '1234567890123456']) {
+      const bad = await server.api<{ details: { field: string }[] }>('GET', `/v1.1/things/${thing.thingId}/stream`, { token: account.token, headers: { 'Last-Event-ID': id } })
+      t.equal(bad.status, 400, `Last-Event-ID ${id}`)
+      t.equal(bad.body.details[0]?.field, 'Last-Event-ID')
+      const badQuery = await server.api<{ details: { field: string }[] }>('GET', `/v1.1/things/${thing.thingId}/stream?last_event_id=${encodeURIComponent(id)}`, { token: account.token })
+      t.equal(badQuery.status, 400, `?last_event_id=${id}`)
+      t.match(badQuery.body.details[0]?.field, /last_event_id/)
+    }
   })
 })
