@@ -89,9 +89,12 @@ const toRecorded = ([position, id, stream, revision, type, data, metadata]: Even
 /**
  * How many of the newest events stay in memory for the followers: a follower that keeps
  * up reads them from there instead of querying and parsing the table (every follower
- * did so for every event, which cost a tenth of the CPU of a burst of readings).
+ * did so for every event, which cost a tenth of the CPU of a burst of readings). Bounded
+ * by count and by the size of their data too: an event can hold hundreds of readings
+ * (SensorReadingsRecorded), and once parsed its data stays with it.
  */
 const tailSize = 10_000
+const tailDataBytes = 4 * 1024 * 1024
 
 function describe(revision: ExpectedRevision | number | null): string {
   return revision === null ? 'no_stream' : String(revision)
@@ -112,8 +115,12 @@ export class SqliteEventStore implements EventStore {
   private staged = new Map<string, StreamHead>()
   /** events written by the group being committed; they reach `tail` once it commits */
   private stagedEvents: RecordedEvent[] = []
-  /** the newest committed events, contiguous by position (see `tailSize`) */
+  /** the newest committed events, contiguous by position (see `tailSize`), and the length of each one's data */
   private tail: RecordedEvent[] = []
+  private tailSizes: number[] = []
+  private tailBytes = 0
+  /** the data lengths of `stagedEvents` */
+  private stagedSizes: number[] = []
   private readonly listeners = new Set<() => void>()
   private closed = false
 
@@ -160,6 +167,7 @@ export class SqliteEventStore implements EventStore {
       begin: () => {
         this.staged = new Map()
         this.stagedEvents = []
+        this.stagedSizes = []
         this.groupAppends = 0
       },
       write: (append) => {
@@ -169,12 +177,13 @@ export class SqliteEventStore implements EventStore {
       committed: () => {
         this.observer?.committed(this.groupAppends)
         for (const [name, head] of this.staged) this.remember(name, head)
-        this.extendTail(this.stagedEvents)
+        this.extendTail(this.stagedEvents, this.stagedSizes)
         for (const notify of this.listeners) notify()
       },
       abandoned: () => {
         this.staged = new Map()
         this.stagedEvents = []
+        this.stagedSizes = []
       },
     })
   }
@@ -207,13 +216,30 @@ export class SqliteEventStore implements EventStore {
     if (this.heads.size > cachedHeads) this.heads.delete(this.heads.keys().next().value!)
   }
 
-  private extendTail(events: readonly RecordedEvent[]): void {
+  private extendTail(events: readonly RecordedEvent[], sizes: readonly number[]): void {
     if (events.length === 0) return
     const last = this.tail[this.tail.length - 1]
     // a gap (another writer's events) would hide events from the followers: start over
-    if (last !== undefined && events[0]!.position !== last.position + 1) this.tail = []
-    this.tail.push(...events)
-    if (this.tail.length > tailSize * 2) this.tail = this.tail.slice(-tailSize)
+    if (last !== undefined && events[0]!.position !== last.position + 1) {
+      this.tail = []
+      this.tailSizes = []
+      this.tailBytes = 0
+    }
+    for (let i = 0; i < events.length; i++) {
+      this.tail.push(events[i]!)
+      this.tailSizes.push(sizes[i]!)
+      this.tailBytes += sizes[i]!
+    }
+    // trimmed to half of each bound once past it, so the copying is paid rarely
+    if (this.tail.length > tailSize * 2 || this.tailBytes > tailDataBytes * 2) {
+      let drop = Math.max(0, this.tail.length - tailSize)
+      let bytes = this.tailBytes
+      for (let i = 0; i < drop; i++) bytes -= this.tailSizes[i]!
+      while (bytes > tailDataBytes && drop < this.tail.length - 1) bytes -= this.tailSizes[drop++]!
+      this.tail = this.tail.slice(drop)
+      this.tailSizes = this.tailSizes.slice(drop)
+      this.tailBytes = bytes
+    }
   }
 
   /** Committed events after `position` from memory; null when the tail does not reach back to it. */
@@ -260,6 +286,7 @@ export class SqliteEventStore implements EventStore {
     let metadata: unknown
     let metadataJson = ''
     const written: RecordedEvent[] = []
+    const sizes: number[] = []
     for (const event of append.events) {
       revision += 1
       if (event.metadata !== metadata) {
@@ -270,9 +297,11 @@ export class SqliteEventStore implements EventStore {
       const info = this.insertEvent.run(streamId, revision, append.streamName, event.id, event.type, dataJson, metadataJson)
       position = Number(info.lastInsertRowid)
       written.push(recordedEvent(position, event.id, append.streamName, revision, event.type, dataJson, metadataJson))
+      sizes.push(dataJson.length)
     }
     // after the savepoint's last statement: a failed append stages nothing
     this.stagedEvents.push(...written)
+    this.stagedSizes.push(...sizes)
     this.updateStreamHead.run(revision, streamId)
     this.staged.set(append.streamName, { id: streamId, revision })
     return { nextRevision: revision, position }

@@ -79,10 +79,19 @@ const refusalReasons: Record<number, string> = { 2: 'identifier_rejected', 3: 's
 /** How many packet numbers per connection are remembered to recognise a duplicate. */
 const recentPackets = 1024
 
-/** False for a packet this connection was already handed (two overlapping subscriptions). */
-function firstDelivery(recent: WeakMap<Client, Set<string>>, client: Client, packet: { brokerId?: string; brokerCounter?: number }): boolean {
-  if (!packet.brokerId) return true
-  const key = `${packet.brokerId}:${packet.brokerCounter}`
+/**
+ * False for a packet this connection was already handed (two overlapping subscriptions).
+ * A packet of this broker is known by its counter, one of another broker of the cluster
+ * by both (no key text built for the common case).
+ */
+function firstDelivery(
+  recent: WeakMap<Client, Set<number | string>>,
+  brokerId: string,
+  client: Client,
+  packet: { brokerId?: string; brokerCounter?: number },
+): boolean {
+  if (!packet.brokerId || packet.brokerCounter === undefined) return true
+  const key = packet.brokerId === brokerId ? packet.brokerCounter : `${packet.brokerId}:${packet.brokerCounter}`
   let seen = recent.get(client)
   if (seen === undefined) recent.set(client, (seen = new Set()))
   if (seen.has(key)) return false
@@ -132,7 +141,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
     /** each connection's client address (addressKey), for the failed-CONNECT delay */
     const addresses = new WeakMap<Client, string>()
     const failedConnects = new FailedConnects({ ...defaultFailedConnectPolicy, maxDelayMs: options.mqtt.failedConnectDelayMaxMs }, Date.now)
-    const recent = new WeakMap<Client, Set<string>>()
+    const recent = new WeakMap<Client, Set<number | string>>()
     const cluster = options.redis ? await openRedisCluster(options.redis.url, options.redis.prefix) : undefined
 
     const handlers: AedesOptions = {
@@ -204,7 +213,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
         )
       },
       authorizeForward(client, packet) {
-        if (!firstDelivery(recent, client, packet)) return null
+        if (!firstDelivery(recent, aedes.id, client, packet)) return null
         const expiresAt = expiryOf(packet)
         const session = sessions.get(client)
         if (expiresAt === undefined || session === undefined) return packet

@@ -160,3 +160,38 @@ t.test('SQLite event store: followers reading from memory see exactly what the t
     'the same events, data and metadata as the table gives (a Date as its text, undefined left out)',
   )
 })
+
+// The events kept in memory for the followers are bounded by their data's size as well as
+// their count (a SensorReadingsRecorded can hold hundreds of readings); a follower behind
+// what memory holds reads the table instead, and misses nothing.
+t.test('SQLite event store: the events kept for followers are bounded by size; a follower behind them reads the table', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-tail-size-'))
+  const db = openDatabase(dir)
+  const store = new SqliteEventStore(db)
+  t.teardown(async () => {
+    await store.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const metadata = { actor: { type: 'system', id: 'test' }, account_id: 'a', client_id: null, correlation_id: 'c', causation_id: 'c', time: '2026-11-26T00:00:00.000Z' } as const
+  const filler = 'x'.repeat(256 * 1024)
+  // 48 appends of 256 KiB: 12 MiB of data, past the bound, few events
+  for (let i = 0; i < 48; i++) {
+    await store.appendToStream(`big-${i}`, [{ id: crypto.randomUUID(), type: 'Big', data: { i, filler }, metadata }], { expectedRevision: 'no_stream' })
+  }
+  const kept = (store as unknown as { tail: RecordedEvent[]; tailBytes: number }).tail
+  const keptBytes = (store as unknown as { tailBytes: number }).tailBytes
+  t.ok(keptBytes <= 8 * 1024 * 1024, `at most 8 MiB of data kept in memory (${(keptBytes / 1024 / 1024).toFixed(1)} MiB)`)
+  t.ok(kept.length < 48, 'older events left memory')
+  t.equal(kept[kept.length - 1]!.position, 48, 'the newest stay')
+
+  const seen: number[] = []
+  let wake: (() => void) | undefined
+  const subscription = store.subscribeToAll({ fromPosition: null, eventTypes: ['Big'] }, async (events) => {
+    for (const event of events) seen.push((event.data as { i: number }).i)
+    wake?.()
+  })
+  t.teardown(() => subscription.stop())
+  await within(new Promise<void>((resolve) => (seen.length >= 48 ? resolve() : (wake = () => seen.length >= 48 && resolve()))), '48 events', 10_000)
+  t.strictSame(seen, Array.from({ length: 48 }, (_, i) => i), 'every event once, in order, from the table then from memory')
+})
