@@ -188,41 +188,63 @@ function existingOf(state: RuleState, ruleId: string, accountId: string): Existi
   return state
 }
 
-function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: Date): RuleEvent[] {
-  if (!rule.definition.enabled || !keyIsNewer(reading.key, rule.lastKeys[reading.thingId])) return []
+/** What a reading decides for a rule: it fires it, re-arms it, changes a trigger's truth, or nothing (null). */
+export type EvaluationOutcome = 'fires' | 'rearms' | 'triggerChanged' | null
+
+/**
+ * The outcome of a reading for the rule, building nothing (a rule engine asks this of every
+ * rule on every reading, and nearly always hears null); `decide` turns it into the event.
+ */
+export function evaluationOutcome(rule: ExistingRule, reading: TriggeringReading): EvaluationOutcome {
+  if (!rule.definition.enabled || !keyIsNewer(reading.key, rule.lastKeys[reading.thingId])) return null
   const { triggers } = rule.definition
+  let holds: boolean
+  let triggerChanged: boolean
   if (triggers.length === 1) {
     // most rules have one trigger: its truth is the rule's, and no evaluation is built
     const trigger = triggers[0]!
-    if (!triggerConcerns(trigger, reading)) return []
-    return decideOutcome(rule, reading, now, triggerHolds(trigger, reading.value as string | number), false)
+    if (!triggerConcerns(trigger, reading)) return null
+    holds = triggerHolds(trigger, reading.value as string | number)
+    triggerChanged = false
+  } else {
+    const evaluation = evaluateConditions(rule.definition, rule.holding, reading)
+    if (evaluation.concerned.length === 0) return null
+    holds = evaluation.holds
+    triggerChanged = evaluation.holding.some((holding, i) => holding !== rule.holding[i])
   }
-  const evaluation = evaluateConditions(rule.definition, rule.holding, reading)
-  if (evaluation.concerned.length === 0) return []
-  return decideOutcome(rule, reading, now, evaluation.holds, evaluation.holding.some((holds, i) => holds !== rule.holding[i]))
+  if (rule.armed && holds && cooledDown(rule, reading.at)) return 'fires'
+  if (!rule.armed && !holds) return 'rearms'
+  return triggerChanged ? 'triggerChanged' : null
 }
 
-/** What a reading that concerns the rule decides: it fires, re-arms, changes a trigger's truth, or nothing. */
-function decideOutcome(rule: ExistingRule, reading: TriggeringReading, now: Date, holds: boolean, triggerChanged: boolean): RuleEvent[] {
-  if (rule.armed && holds && cooledDown(rule, reading.at)) {
-    const { title, actions, notifications, httpPush } = rule.definition
-    return [
-      {
-        type: 'RuleTriggered',
-        data: {
-          ruleId: rule.ruleId,
-          accountId: rule.accountId,
-          title,
-          reading,
-          effects: { actions, notifications, httpPush },
-          triggeredAt: now.toISOString(),
+function decideEvaluation(rule: ExistingRule, reading: TriggeringReading, now: Date): RuleEvent[] {
+  const outcome = evaluationOutcome(rule, reading)
+  switch (outcome) {
+    case 'fires': {
+      const { title, actions, notifications, httpPush } = rule.definition
+      return [
+        {
+          type: 'RuleTriggered',
+          data: {
+            ruleId: rule.ruleId,
+            accountId: rule.accountId,
+            title,
+            reading,
+            effects: { actions, notifications, httpPush },
+            triggeredAt: now.toISOString(),
+          },
         },
-      },
-    ]
+      ]
+    }
+    case 'rearms':
+      return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: now.toISOString() } }]
+    case 'triggerChanged':
+      return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: now.toISOString() } }]
+    case null:
+      return []
+    default:
+      return unreachable(outcome)
   }
-  if (!rule.armed && !holds) return [{ type: 'RuleRearmed', data: { ruleId: rule.ruleId, reading, rearmedAt: now.toISOString() } }]
-  if (triggerChanged) return [{ type: 'RuleTriggerChanged', data: { ruleId: rule.ruleId, reading, evaluatedAt: now.toISOString() } }]
-  return []
 }
 
 /** What a recorded reading changes in the rule's memory of its triggers. */
