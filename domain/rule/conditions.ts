@@ -87,7 +87,8 @@ export function conditionHolds(condition: Condition, value: string | number): bo
 export function triggerConcerns(trigger: Trigger, reading: EvaluatedReading): boolean {
   if (trigger.thingId !== reading.thingId || trigger.channel !== reading.channel) return false
   if (Array.isArray(reading.value)) return false
-  return trigger.unit === null || reading.unit === null || trigger.unit.toLowerCase() === reading.unit.toLowerCase()
+  // the same text (the common case) is compared without making lower-case copies
+  return trigger.unit === null || reading.unit === null || trigger.unit === reading.unit || trigger.unit.toLowerCase() === reading.unit.toLowerCase()
 }
 
 export function triggerHolds(trigger: Trigger, value: string | number): boolean {

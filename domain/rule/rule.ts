@@ -195,8 +195,18 @@ export type EvaluationOutcome = 'fires' | 'rearms' | 'triggerChanged' | null
  * The outcome of a reading for the rule, building nothing (a rule engine asks this of every
  * rule on every reading, and nearly always hears null); `decide` turns it into the event.
  */
-export function evaluationOutcome(rule: ExistingRule, reading: TriggeringReading): EvaluationOutcome {
-  if (!rule.definition.enabled || !keyIsNewer(reading.key, rule.lastKeys[reading.thingId])) return null
+function evaluationOutcome(rule: ExistingRule, reading: TriggeringReading): EvaluationOutcome {
+  return isUnseenReading(rule, reading) ? outcomeOfUnseenReading(rule, reading) : null
+}
+
+/** Whether the rule has not seen the reading yet: a redelivered one it has (keys grow within a thing). */
+export function isUnseenReading(rule: ExistingRule, reading: TriggeringReading): boolean {
+  return keyIsNewer(reading.key, rule.lastKeys[reading.thingId])
+}
+
+/** `evaluationOutcome` of a reading known to be unseen (isUnseenReading). */
+export function outcomeOfUnseenReading(rule: ExistingRule, reading: TriggeringReading): EvaluationOutcome {
+  if (!rule.definition.enabled) return null
   const { triggers } = rule.definition
   let holds: boolean
   let triggerChanged: boolean

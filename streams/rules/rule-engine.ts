@@ -16,7 +16,8 @@
  */
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
 import {
-  evaluationOutcome,
+  isUnseenReading,
+  outcomeOfUnseenReading,
   ruleDecider,
   ruleEventTypes,
   ruleStreamName,
@@ -150,11 +151,23 @@ export class RuleEngine implements ReadingHook {
     await Promise.all(appends)
   }
 
-  /** Whether any of the readings decides an event of the rule, from its known state. */
+  /**
+   * Whether any of the readings decides an event of the rule, from its known state. Keys
+   * grow within a thing, so once a reading of a thing is unseen by the rule, the thing's
+   * next ones are too, and their keys are not compared again (were one not, `evaluate`
+   * decides it in full: this check may only say yes too often).
+   */
   private changesAnything(ruleId: string, readings: readonly TriggeringReading[]): boolean {
     const known = this.rules.get(ruleId)
     if (!known) return false
-    for (const reading of readings) if (evaluationOutcome(known.state, reading) !== null) return true
+    let unseenFrom: string | undefined
+    for (const reading of readings) {
+      if (reading.thingId !== unseenFrom) {
+        if (!isUnseenReading(known.state, reading)) continue
+        unseenFrom = reading.thingId
+      }
+      if (outcomeOfUnseenReading(known.state, reading) !== null) return true
+    }
     return false
   }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts'
 import { conditionHolds, evaluateConditions, type Trigger } from '../../domain/rule/conditions.ts'
-import { keyIsNewer, ruleDecider, type RuleDefinition, type RuleEvent } from '../../domain/rule/rule.ts'
+import { isUnseenReading, keyIsNewer, outcomeOfUnseenReading, ruleDecider, type RuleDefinition, type RuleEvent } from '../../domain/rule/rule.ts'
 import { whatIf } from '../../domain/rule/what-if.ts'
 import { given } from '../helpers/decider-spec.ts'
 
@@ -280,4 +280,34 @@ t.test('what-if replays readings through the same decisions', async (t) => {
   const result = whatIf({ ruleId, accountId: 'acc-1', definition: { ...definition, enabled: false } }, [...readings, { ...readings[0]!, key: '0:0:0' }])
   t.strictSame(result.fires.map((r) => r.value), [20, 22, 18], 'fires on each edge, as if enabled; the stale key is skipped')
   t.equal(result.evaluated, 8)
+})
+
+t.test('what a reading decides is known without deciding it: isUnseenReading and outcomeOfUnseenReading agree with decide', async (t) => {
+  const twoThings: RuleDefinition = {
+    ...definition,
+    triggers: [between15and30, { ...between15and30, thingId: other, unit: 'C', conditions: [{ operator: 'gt', value: '50' }] }],
+    triggersCondition: 'all',
+    cooldownSeconds: 60,
+  }
+  let checked = 0
+  const seen = new Set<string | null>()
+  for (const d of [definition, twoThings, { ...definition, enabled: false }]) {
+    let state = ruleDecider.evolve(ruleDecider.initialState, { type: 'RuleCreated', data: { ruleId, accountId: 'acc-1', definition: d, createdAt: at } })
+    const series = [10, 20, 25, 40, 20, 'hot', 20, 35, 16].flatMap((value, i) => [
+      reading(value, { at: `2026-05-01T10:0${i}:00.000Z` }),
+      reading(i % 2 === 0 ? 60 : 10, { thingId: other, unit: 'c', at: `2026-05-01T10:0${i}:30.000Z` }),
+    ])
+    // a redelivery: readings seen already come again
+    for (const r of [...series.slice(0, 6), ...series.slice(3)]) {
+      if (state.status !== 'active') throw new Error('the rule is active')
+      const events = ruleDecider.decide(evaluate(r), state, now)
+      const outcome = isUnseenReading(state, r) ? outcomeOfUnseenReading(state, r) : null
+      t.equal(outcome, events.length === 0 ? null : ({ RuleTriggered: 'fires', RuleRearmed: 'rearms', RuleTriggerChanged: 'triggerChanged' } as const)[events[0]!.type as 'RuleTriggered'], `${r.key} ${r.thingId} ${r.value}`)
+      state = events.reduce(ruleDecider.evolve, state)
+      seen.add(outcome)
+      checked++
+    }
+  }
+  t.equal(checked, 3 * 21)
+  t.strictSame([...seen].sort(), ['fires', 'rearms', 'triggerChanged', null].sort(), 'every outcome came up')
 })
