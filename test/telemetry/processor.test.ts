@@ -163,3 +163,22 @@ t.test('answers to commands: ok acknowledges, error fails with the message, an u
     t.equal(again.body.find((c) => c.seq === 1)!.state, 'acknowledged')
   })
 })
+
+t.test('readings recorded one to an event (logs from before batching) still reach the history and the latest values', async (t) => {
+  const server = await startTestServer(t)
+  const account = await deviceAccount(server, { things: 1 })
+  const thingId = account.thingIds[0]!
+  const metadata = { actor: { type: 'system', id: 'telemetry-processor' }, account_id: account.accountId, client_id: null, correlation_id: 'c', causation_id: 'c', time: '2026-05-01T10:00:00.000Z' } as const
+  const old = (offset: number, channel: string, value: number) => ({
+    id: crypto.randomUUID(),
+    type: 'SensorReadingRecorded',
+    data: { key: `0:${offset}:0`, thingId, accountId: account.accountId, channel, type: 'temp', unit: 'c', value, at: `2026-05-01T10:00:0${offset}.000Z`, source: 'mqtt' },
+    metadata,
+  })
+  await server.capsicum.eventStore.appendToStream(`telemetry-${thingId}`, [old(1, '1', 10), old(2, '1', 11), old(3, '2', 12)], { expectedRevision: 'no_stream' })
+  await settled(server, [])
+  const history = await server.api<{ points: { value: number }[] }>('GET', `/v1.1/things/${thingId}/data/1?from=2026-05-01T10:00:00.000Z&to=2026-05-01T10:00:09.000Z`, { token: account.token })
+  t.strictSame(history.body.points.map((p) => p.value), [10, 11])
+  const latest = await server.api<{ channel: string; value: number }[]>('GET', `/v1.1/things/${thingId}/data`, { token: account.token })
+  t.strictSame(latest.body.map((r) => [r.channel, r.value]), [['1', 11], ['2', 12]])
+})
