@@ -21,17 +21,14 @@ export const readingHistoryName = 'readingHistory'
 /** Bump when the points change shape: the projector then rebuilds them. (2: points have an index within their event) */
 export const readingHistoryVersion = 2
 
-/** The points of an event that recorded readings (either shape), in its order. */
-export function pointsOf(event: RecordedEvent): HistoryPoint[] {
+/** Adds the points of an event that recorded readings (either shape), in its order, to `points`. */
+function addPointsOf(event: RecordedEvent, points: HistoryPoint[]): void {
   const { thingId } = event.data as { thingId: string }
-  return recordedReadingsOf(event).map((reading, index) => ({
-    thingId,
-    channel: reading.channel,
-    ts: Date.parse(reading.at),
-    position: event.position,
-    index,
-    value: reading.value,
-  }))
+  const readings = recordedReadingsOf(event)
+  for (let index = 0; index < readings.length; index++) {
+    const reading = readings[index]!
+    points.push({ thingId, channel: reading.channel, ts: Date.parse(reading.at), position: event.position, index, value: reading.value })
+  }
 }
 
 /** A correction: the corrected reading's point (same time, position and index) with its value as it is now. */
@@ -136,7 +133,7 @@ export class ReadingHistoryProjector {
     const points: HistoryPoint[] = []
     for (const event of events) {
       if (event.type === 'SensorReadingCorrected') points.push(correctedPointOf(event as RecordedEvent<SensorReadingCorrected>))
-      else points.push(...pointsOf(event))
+      else addPointsOf(event, points)
     }
     // Batches without readings move the checkpoint on disk only now and then (a restart skips them again).
     if (points.length > 0 || through - (this.stored ?? -1) >= checkpointDistance) {

@@ -44,15 +44,14 @@ export const thingReadingsProjection = projection<SensorReadingsRecorded | Senso
   canHandle: ['SensorReadingsRecorded', 'SensorReadingRecorded', 'SensorReadingCorrected'],
   documentId: (event) => event.data.thingId,
   evolve(document, event) {
-    const channels: Record<string, LatestReading> = { ...document?.channels }
     if (event.type === 'SensorReadingCorrected') {
       // Only when the corrected reading is still its channel's latest (a channel the correction moves it off keeps its own latest).
       const d = event.data
-      const latest = channels[d.channel]
+      const latest = document?.channels[d.channel]
       if (!document || latest?.key !== d.corrects.key) return document
-      channels[d.channel] = { ...latest, type: d.type, unit: d.unit, value: d.value }
-      return { id: document.id, channels }
+      return { id: document.id, channels: { ...document.channels, [d.channel]: { ...latest, type: d.type, unit: d.unit, value: d.value } } }
     }
+    const channels: Record<string, LatestReading> = { ...document?.channels }
     for (const reading of recordedReadingsOf(event)) {
       // Readings of a thing are recorded in order; a clock set back must still not hide the newest.
       const latest = channels[reading.channel]

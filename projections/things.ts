@@ -145,17 +145,14 @@ export const thingsProjection = projection<ThingLifecycleEvent | DevicePresenceE
         if (!document) return null
         return { ...document, status: 'DEACTIVATED', active: 0, revision: event.revision, updated_at: event.data.deactivatedAt }
       // A device talking for a thing id nobody created makes no thing.
-      case 'SensorReadingsRecorded': {
-        if (!document) return null
-        // readings are in the order received: the last is the newest
-        const lastOnline = onlineAt(document, event.data.readings[event.data.readings.length - 1]!.at)
-        return lastOnline === document.last_online ? document : { ...document, last_online: lastOnline }
-      }
+      case 'SensorReadingsRecorded':
       case 'SensorReadingRecorded':
       case 'DeviceConnected':
       case 'DeviceDisconnected': {
         if (!document) return null
-        const lastOnline = onlineAt(document, event.data.at)
+        // readings are in the order received: the last is the newest
+        const at = event.type === 'SensorReadingsRecorded' ? event.data.readings[event.data.readings.length - 1]!.at : event.data.at
+        const lastOnline = onlineAt(document, at)
         return lastOnline === document.last_online ? document : { ...document, last_online: lastOnline }
       }
       case 'DeviceInfoReported':
