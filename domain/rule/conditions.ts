@@ -44,43 +44,52 @@ export interface EvaluatedReading {
 
 const numeric = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/
 
-function asNumber(value: string | number): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null
-  return numeric.test(value) ? Number(value) : null
+/** a value as a number, NaN when it does not read as a finite one (then it compares as text) */
+function numberOf(value: string | number): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : NaN
+  return numeric.test(value) ? Number(value) : NaN
 }
 
-/** each condition's value as a number (null: a text), read once: conditions are evaluated on every reading */
-const conditionNumbers = new WeakMap<Condition, number | null>()
-
-function numberOf(condition: Condition): number | null {
-  let number = conditionNumbers.get(condition)
-  if (number === undefined) conditionNumbers.set(condition, (number = asNumber(condition.value)))
-  return number
-}
-
-export function conditionHolds(condition: Condition, value: string | number): boolean {
-  const left = asNumber(value)
-  const right = numberOf(condition)
-  if (left !== null && right !== null) {
-    switch (condition.operator) {
-      case 'eq':
-        return left === right
-      case 'neq':
-        return left !== right
-      case 'gt':
-        return left > right
-      case 'gte':
-        return left >= right
-      case 'lt':
-        return left < right
-      case 'lte':
-        return left <= right
-    }
+/** whether `left operator right` holds for two numbers */
+function compare(operator: ComparisonOperator, left: number, right: number): boolean {
+  switch (operator) {
+    case 'eq':
+      return left === right
+    case 'neq':
+      return left !== right
+    case 'gt':
+      return left > right
+    case 'gte':
+      return left >= right
+    case 'lt':
+      return left < right
+    case 'lte':
+      return left <= right
   }
+}
+
+/** a text comparison: only equality means anything */
+function textHolds(condition: Condition, value: string | number): boolean {
   const same = String(value).trim() === String(condition.value).trim()
   if (condition.operator === 'eq') return same
   if (condition.operator === 'neq') return !same
   return false
+}
+
+/**
+ * Each trigger's thresholds read as numbers once (NaN: a text), in a Float64Array: the
+ * conditions are evaluated on every reading, and a number kept or passed on outside such
+ * an array is a heap object V8 allocates on each evaluation.
+ */
+const thresholdsOfTriggers = new WeakMap<Trigger, Float64Array>()
+
+function thresholdsOf(trigger: Trigger): Float64Array {
+  let thresholds = thresholdsOfTriggers.get(trigger)
+  if (thresholds === undefined) {
+    thresholds = Float64Array.from(trigger.conditions, (condition) => numberOf(condition.value))
+    thresholdsOfTriggers.set(trigger, thresholds)
+  }
+  return thresholds
 }
 
 /** True when the reading is one the trigger is about (thing, channel, unit, a single value). */
@@ -92,7 +101,17 @@ export function triggerConcerns(trigger: Trigger, reading: EvaluatedReading): bo
 }
 
 export function triggerHolds(trigger: Trigger, value: string | number): boolean {
-  for (const condition of trigger.conditions) if (!conditionHolds(condition, value)) return false
+  // the reading read as a number once for all the conditions (NaN: a text, and NaN === NaN
+  // is false); written out here, as a number returned from a call is a heap object
+  const left = typeof value === 'number' ? value : numeric.test(value) ? Number(value) : NaN
+  const finite = left - left === 0
+  const thresholds = thresholdsOf(trigger)
+  const { conditions } = trigger
+  for (let i = 0; i < conditions.length; i++) {
+    const right = thresholds[i]!
+    const condition = conditions[i]!
+    if (!(finite && right === right ? compare(condition.operator, left, right) : textHolds(condition, value))) return false
+  }
   return true
 }
 

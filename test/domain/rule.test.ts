@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts'
-import { conditionHolds, evaluateConditions, type Trigger } from '../../domain/rule/conditions.ts'
+import { evaluateConditions, triggerHolds, type Condition, type Trigger } from '../../domain/rule/conditions.ts'
 import { isUnseenReading, keyIsNewer, outcomeOfUnseenReading, ruleDecider, type RuleDefinition, type RuleEvent } from '../../domain/rule/rule.ts'
 import { whatIf } from '../../domain/rule/what-if.ts'
 import { given } from '../helpers/decider-spec.ts'
@@ -62,6 +62,8 @@ const triggered = (r: TriggeringReading, d: RuleDefinition = definition): RuleEv
 })
 const rearmed = (r: TriggeringReading): RuleEvent => ({ type: 'RuleRearmed', data: { ruleId, reading: r, rearmedAt: at } })
 const spec = given(ruleDecider, now)
+/** one condition on its own, as a trigger of it alone */
+const conditionHolds = (condition: Condition, value: string | number): boolean => triggerHolds({ ...between15and30, conditions: [condition] }, value)
 
 t.test('conditions', async (t) => {
   t.test('compare numerically when both sides read as numbers', async (t) => {
@@ -79,6 +81,9 @@ t.test('conditions', async (t) => {
     t.ok(conditionHolds({ operator: 'neq', value: 'open' }, 'closed'))
     t.notOk(conditionHolds({ operator: 'gt', value: 'a' }, 'b'), 'ordering never holds for text')
     t.notOk(conditionHolds({ operator: 'lt', value: '15' }, 'warm'), 'nor for a number against text')
+    t.ok(conditionHolds({ operator: 'eq', value: 'Infinity' }, Infinity), 'a reading that is no finite number compares as text')
+    t.notOk(conditionHolds({ operator: 'gt', value: '15' }, Infinity))
+    t.ok(triggerHolds({ ...between15and30, conditions: [{ operator: 'gt', value: 15 }, { operator: 'neq', value: 'off' }] }, 20), 'a text condition beside a number one')
   })
   t.test('all conditions of a trigger hold together: gt 15 and lt 30 is "between"', async (t) => {
     const rule = { triggers: [between15and30], triggersCondition: 'any' as const }
