@@ -115,6 +115,69 @@ export function triggerHolds(trigger: Trigger, value: string | number): boolean 
   return true
 }
 
+/**
+ * The numbers a trigger holds for, when all its conditions are numeric: between `low` and
+ * `high` (each included or not), except `excluded` (its `neq` values). Null when a condition
+ * compares text. Empty when the conditions contradict each other (low above high).
+ */
+export interface NumericRange {
+  readonly low: number
+  readonly lowIncluded: boolean
+  readonly high: number
+  readonly highIncluded: boolean
+  readonly excluded: readonly number[]
+}
+
+const rangesOfTriggers = new WeakMap<Trigger, NumericRange | null>()
+
+export function numericRangeOf(trigger: Trigger): NumericRange | null {
+  let range = rangesOfTriggers.get(trigger)
+  if (range === undefined) rangesOfTriggers.set(trigger, (range = rangeOf(trigger.conditions)))
+  return range
+}
+
+function rangeOf(conditions: readonly Condition[]): NumericRange | null {
+  let low = -Infinity
+  let lowIncluded = false
+  let high = Infinity
+  let highIncluded = false
+  const excluded: number[] = []
+  for (const { operator, value: text } of conditions) {
+    const value = numberOf(text)
+    if (value !== value) return null
+    if (operator === 'neq') {
+      excluded.push(value)
+      continue
+    }
+    // the tighter bound wins; at the same value, an excluding one
+    if (operator === 'eq' || operator === 'gt' || operator === 'gte') {
+      const included = operator !== 'gt'
+      if (value > low) [low, lowIncluded] = [value, included]
+      else if (value === low) lowIncluded &&= included
+    }
+    if (operator === 'eq' || operator === 'lt' || operator === 'lte') {
+      const included = operator !== 'lt'
+      if (value < high) [high, highIncluded] = [value, included]
+      else if (value === high) highIncluded &&= included
+    }
+  }
+  return { low, lowIncluded, high, highIncluded, excluded }
+}
+
+/** Whether some number from `least` to `greatest` may be in the range (yes when unsure). */
+export function rangeMeets(range: NumericRange, least: number, greatest: number): boolean {
+  const aboveLow = greatest > range.low || (range.lowIncluded && greatest === range.low)
+  const belowHigh = least < range.high || (range.highIncluded && least === range.high)
+  return aboveLow && belowHigh
+}
+
+/** Whether every number from `least` to `greatest` is in the range. */
+export function rangeHolds(range: NumericRange, least: number, greatest: number): boolean {
+  const aboveLow = least > range.low || (range.lowIncluded && least === range.low)
+  const belowHigh = greatest < range.high || (range.highIncluded && greatest === range.high)
+  return aboveLow && belowHigh && range.excluded.every((value) => value < least || value > greatest)
+}
+
 export function combine(triggersCondition: TriggersCondition, holding: readonly boolean[]): boolean {
   return triggersCondition === 'all' ? holding.length > 0 && holding.every(Boolean) : holding.some(Boolean)
 }

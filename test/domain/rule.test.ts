@@ -1,8 +1,18 @@
 import t from 'tap'
 import type { TriggeringReading } from '../../domain/automation/effects.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts'
-import { evaluateConditions, triggerHolds, type Condition, type Trigger } from '../../domain/rule/conditions.ts'
-import { isUnseenReading, keyIsNewer, outcomeOfUnseenReading, ruleDecider, type RuleDefinition, type RuleEvent } from '../../domain/rule/rule.ts'
+import { evaluateConditions, numericRangeOf, triggerHolds, type ComparisonOperator, type Condition, type Trigger } from '../../domain/rule/conditions.ts'
+import {
+  isUnseenReading,
+  keyIsNewer,
+  outcomeOfUnseenReading,
+  ruleDecider,
+  spanChangesNothing,
+  spanOf,
+  type RuleDefinition,
+  type RuleEvent,
+  type RuleState,
+} from '../../domain/rule/rule.ts'
 import { whatIf } from '../../domain/rule/what-if.ts'
 import { given } from '../helpers/decider-spec.ts'
 
@@ -315,4 +325,77 @@ t.test('what a reading decides is known without deciding it: isUnseenReading and
   }
   t.equal(checked, 3 * 21)
   t.strictSame([...seen].sort(), ['fires', 'rearms', 'triggerChanged', null].sort(), 'every outcome came up')
+})
+
+t.test('a span of readings tells at once that a rule ignores them all: spanChangesNothing never says so of readings that decide an event', async (t) => {
+  // a small seeded generator: the same cases on every run
+  let seed = 12345
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+  const thresholds = [10, 15, 20, 20, 25, 30]
+  const operators: readonly ComparisonOperator[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte']
+  const conditions = (): Condition[] =>
+    Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ operator: pick(operators), value: random() < 0.05 ? 'hot' : String(pick(thresholds)) }))
+  const definitionOf = (): RuleDefinition => ({
+    ...definition,
+    enabled: random() < 0.9,
+    cooldownSeconds: random() < 0.2 ? 30 : null,
+    triggersCondition: pick(['any', 'all'] as const),
+    triggers: [
+      { ...between15and30, unit: pick(['c', 'C', null, 'f']), conditions: conditions() },
+      ...(random() < 0.15 ? [{ ...between15and30, thingId: other, conditions: conditions() }] : []),
+    ],
+  })
+  const decideAll = (start: RuleState, readings: readonly TriggeringReading[]): { state: RuleState; events: number } => {
+    let state = start
+    let events = 0
+    for (const r of readings) {
+      const decided = ruleDecider.decide(evaluate(r), state, now)
+      state = decided.reduce(ruleDecider.evolve, state)
+      events += decided.length
+    }
+    return { state, events }
+  }
+  const values = () => Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(thresholds) + pick([-1, -0.5, 0, 0, 0.5, 1]))
+  let cases = 0
+  let sureOfNothing = 0
+  let nothingHappened = 0
+  for (let i = 0; i < 3000; i++) {
+    const d = definitionOf()
+    let state: RuleState = ruleDecider.evolve(ruleDecider.initialState, { type: 'RuleCreated', data: { ruleId, accountId: 'acc-1', definition: d, createdAt: at } })
+    // a past of its own: armed or not, some keys seen
+    const unit = pick(['c', 'C', null, 'f'])
+    const past = values().map((v) => reading(v, { unit, at: `2026-05-01T10:00:${String(Math.floor(random() * 60)).padStart(2, '0')}.000Z` }))
+    state = decideAll(state, past).state
+    const batch = values().map((v) => reading(v, { unit }))
+    // sometimes a redelivery: the span starts with readings the rule has seen
+    const readings = random() < 0.1 ? [...past.slice(-2), ...batch] : random() < 0.05 ? past : batch
+    if (state.status !== 'active') throw new Error('the rule is active')
+    const span = spanOf(readings)
+    if (span === null) throw new Error('numbers of one thing, channel and unit have a span')
+    const nothing = spanChangesNothing(state, span)
+    const { events } = decideAll(state, readings)
+    if (nothing && events > 0) t.fail(`said nothing changes, and ${events} events: ${JSON.stringify({ d: d.triggers, armed: state.armed, values: readings.map((r) => r.value) })}`)
+    cases++
+    if (events === 0) nothingHappened++
+    if (nothing) sureOfNothing++
+  }
+  t.equal(cases, 3000)
+  t.ok(sureOfNothing > nothingHappened * 0.6, `it knows most of the spans that change nothing (${sureOfNothing} of ${nothingHappened})`)
+})
+
+t.test('a span is of single finite numbers of one thing, channel and unit, and a range of numeric conditions only', async (t) => {
+  t.strictSame(spanOf([reading(20), reading(12.5), reading(31)]), { thingId: sensor, channel: '101', unit: 'c', least: 12.5, greatest: 31, firstKey: `0:${offset - 2}:0`, lastKey: `0:${offset}:0` })
+  t.equal(spanOf([]), null)
+  t.equal(spanOf([reading(20), reading('hot')]), null, 'a text')
+  t.equal(spanOf([reading(20), reading([1, 2, 3])]), null, 'several values')
+  t.equal(spanOf([reading(20), reading(Infinity)]), null, 'no finite number')
+  t.equal(spanOf([reading(20), reading(21, { unit: 'f' })]), null, 'two units')
+  t.equal(spanOf([reading(20), reading(21, { channel: '102' })]), null, 'two channels')
+  t.strictSame(numericRangeOf(between15and30), { low: 15, lowIncluded: false, high: 30, highIncluded: false, excluded: [] })
+  t.strictSame(
+    numericRangeOf({ ...between15and30, conditions: [{ operator: 'gte', value: 15 }, { operator: 'gt', value: '15' }, { operator: 'eq', value: '20' }, { operator: 'neq', value: 21 }] }),
+    { low: 20, lowIncluded: true, high: 20, highIncluded: true, excluded: [21] },
+  )
+  t.equal(numericRangeOf({ ...between15and30, conditions: [{ operator: 'gt', value: 15 }, { operator: 'eq', value: 'open' }] }), null, 'a text condition')
 })
