@@ -110,15 +110,13 @@ function parseTyped(text: string, eq: number): Typed | string {
   const type = (comma === -1 ? header : header.slice(0, comma)).trim()
   if (type === '') return `missing type before '=' (the form is type,unit=value)`
   if (type.length > MAX_LABEL) return `type ${quote(type)} is longer than ${MAX_LABEL} characters`
-  const units: (string | null)[] = []
-  if (comma !== -1) {
-    const parts = splitCommas(header.slice(comma + 1))
-    if (parts === null) return `more than ${MAX_VALUES} units`
-    for (const part of parts) {
-      const unit = part.trim()
-      if (unit.length > MAX_LABEL) return `unit ${quote(unit)} is longer than ${MAX_LABEL} characters`
-      units.push(unit === '' || unit === 'null' ? null : unit)
-    }
+  // no push onto an empty array: its first push allocates room for 17
+  const units: (string | null)[] | null = comma === -1 ? [] : splitCommas(header.slice(comma + 1))
+  if (units === null) return `more than ${MAX_VALUES} units`
+  for (let i = 0; i < units.length; i++) {
+    const unit = units[i]!.trim()
+    if (unit.length > MAX_LABEL) return `unit ${quote(unit)} is longer than ${MAX_LABEL} characters`
+    units[i] = unit === '' || unit === 'null' ? null : unit
   }
 
   const rhs = text.slice(eq + 1).trim()
@@ -163,9 +161,12 @@ function parseTyped(text: string, eq: number): Typed | string {
 
 /** Splits on `,` into at most MAX_VALUES parts; null when there are more (a long payload is not split whole). */
 function splitCommas(text: string): string[] | null {
+  let at = text.indexOf(',')
+  // one part, the common case: no array grown by push
+  if (at === -1) return [text]
   const parts: string[] = []
   let from = 0
-  for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', from)) {
+  for (; at !== -1; at = text.indexOf(',', from)) {
     if (parts.length === MAX_VALUES - 1) return null
     parts.push(text.slice(from, at))
     from = at + 1
