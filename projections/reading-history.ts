@@ -9,6 +9,7 @@
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts'
 import { checkpointDistance, LogFollower, type FollowerRegistry } from './log-follower.ts'
 import { recordedReadingsOf, type SensorReadingCorrected } from '../domain/telemetry/telemetry.ts'
+import { timesOfIsoText } from '../domain/time-text.ts'
 import { bucketBoundaries, type Interval } from './calendar-buckets.ts'
 import type { Logger } from '../domain/ports/logger.ts'
 import { PositionWaiters } from './position-waiters.ts'
@@ -21,13 +22,15 @@ export const readingHistoryName = 'readingHistory'
 /** Bump when the points change shape: the projector then rebuilds them. (2: points have an index within their event) */
 export const readingHistoryVersion = 2
 
+const timeOfReading = timesOfIsoText()
+
 /** Adds the points of an event that recorded readings (either shape), in its order, to `points`. */
 function addPointsOf(event: RecordedEvent, points: HistoryPoint[]): void {
   const { thingId } = event.data as { thingId: string }
   const readings = recordedReadingsOf(event)
   for (let index = 0; index < readings.length; index++) {
     const reading = readings[index]!
-    points.push({ thingId, channel: reading.channel, ts: Date.parse(reading.at), position: event.position, index, value: reading.value })
+    points.push({ thingId, channel: reading.channel, ts: timeOfReading(reading.at), position: event.position, index, value: reading.value })
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { recordedReadingsOf, type ReadingFact, type SensorReadingCorrected, type SensorReadingRecorded, type SensorReadingsRecorded } from '../domain/telemetry/telemetry.ts'
 import { projection } from './projection.ts'
+import { timesOfIsoText } from '../domain/time-text.ts'
 import type { ReadStore } from '../domain/ports/read-store.ts'
 
 /** A channel's latest reading. */
@@ -36,6 +37,8 @@ const latestOf = (reading: ReadingFact): LatestReading => ({
   key: reading.key,
 })
 
+const timeOfReading = timesOfIsoText()
+
 export const thingReadingsProjection = projection<SensorReadingsRecorded | SensorReadingRecorded | SensorReadingCorrected, ThingReadingsDocument>({
   name: 'thingReadings',
   version: 2,
@@ -51,12 +54,18 @@ export const thingReadingsProjection = projection<SensorReadingsRecorded | Senso
       if (!document || latest?.key !== d.corrects.key) return document
       return { id: document.id, channels: { ...document.channels, [d.channel]: { ...latest, type: d.type, unit: d.unit, value: d.value } } }
     }
-    const channels: Record<string, LatestReading> = { ...document?.channels }
+    // Readings of a thing are recorded in order; a clock set back must still not hide the
+    // newest. Each channel's latest time is parsed once an event, and only the winners copied.
+    const newest = new Map<string, { readonly reading: ReadingFact; readonly ms: number }>()
     for (const reading of recordedReadingsOf(event)) {
-      // Readings of a thing are recorded in order; a clock set back must still not hide the newest.
-      const latest = channels[reading.channel]
-      if (latest === undefined || Date.parse(latest.at) <= Date.parse(reading.at)) channels[reading.channel] = latestOf(reading)
+      const ms = timeOfReading(reading.at)
+      const before = newest.get(reading.channel)
+      const latest = document?.channels[reading.channel]
+      const latestMs = before !== undefined ? before.ms : latest !== undefined ? Date.parse(latest.at) : undefined
+      if (latestMs === undefined || latestMs <= ms) newest.set(reading.channel, { reading, ms })
     }
+    const channels: Record<string, LatestReading> = { ...document?.channels }
+    for (const [channel, { reading }] of newest) channels[channel] = latestOf(reading)
     return { id: event.data.thingId, channels }
   },
 })

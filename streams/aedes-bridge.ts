@@ -20,6 +20,7 @@ import { parseTopic, type CayenneTopic } from '../domain/cayenne/topics.ts'
 import type { DeviceDirectory, DeviceThing } from '../projections/device-directory.ts'
 import type { TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
 import type { TelemetryRecordToProduce } from '../domain/ports/telemetry-stream.ts'
+import { isoTextOfTimes } from '../domain/time-text.ts'
 
 /** One authenticated connection. */
 export interface DeviceSession {
@@ -94,6 +95,7 @@ export class AedesBridge {
   private readonly lastUsernames = new Map<string, string>()
   /** per connection: things it addressed besides its own */
   private readonly things = new WeakMap<DeviceSession, Map<string, { thing: DeviceThing | undefined; until: number }>>()
+  private readonly isoText = isoTextOfTimes()
 
   constructor(private readonly deps: AedesBridgeDeps) {}
 
@@ -147,7 +149,7 @@ export class AedesBridge {
     const receivedAt = this.deps.now()
     const thingId = parsed.thingId
     const accountId = session.accountId
-    const at = receivedAt.toISOString()
+    const at = this.isoText(receivedAt)
     let message: TelemetryMessage
     if (thing === undefined || thing.status !== 'ACTIVE') {
       const reason = thing === undefined ? 'unknown thing' : `thing is ${thing.status}`
