@@ -135,7 +135,12 @@ export class Metrics implements Instruments, MqttInstruments {
   private readonly httpDuration: HttpLatencyHistogram
   private readonly mqttConnections: Gauge
   private readonly mqttRefused: Counter<'reason'>
-  private readonly mqttPublishes: Counter<'kind' | 'qos'>
+  /**
+   * device publishes by topic kind, then by QoS: counted here and handed to prom-client when
+   * Prometheus scrapes (`inc` with labels builds, validates and hashes a label object, on
+   * every publish)
+   */
+  private readonly publishes = new Map<string, number[]>()
   private readonly readingsRecorded: Counter
   private readonly readingsRejected: Counter
   private readonly appendDuration: Histogram
@@ -165,7 +170,17 @@ export class Metrics implements Instruments, MqttInstruments {
     })
     this.mqttConnections = new Gauge({ name: 'capsicum_mqtt_connections', help: 'MQTT connections open (CONNACK accepted) on this node', registers })
     this.mqttRefused = new Counter({ name: 'capsicum_mqtt_connects_refused_total', help: 'MQTT CONNECTs refused, by reason', labelNames: ['reason'], registers })
-    this.mqttPublishes = new Counter({ name: 'capsicum_mqtt_publishes_total', help: 'PUBLISH packets from devices, by topic kind and QoS', labelNames: ['kind', 'qos'], registers })
+    const publishes = this.publishes
+    new Counter({
+      name: 'capsicum_mqtt_publishes_total',
+      help: 'PUBLISH packets from devices, by topic kind and QoS',
+      labelNames: ['kind', 'qos'],
+      registers,
+      collect() {
+        this.reset()
+        for (const [kind, byQos] of publishes) byQos.forEach((count, qos) => this.inc({ kind, qos: String(qos) }, count))
+      },
+    })
     this.readingsRecorded = new Counter({ name: 'capsicum_readings_recorded_total', help: 'readings recorded (SensorReadingsRecorded) by the telemetry processor', registers })
     this.readingsRejected = new Counter({ name: 'capsicum_readings_rejected_total', help: 'telemetry messages that could not be read, kept as rejected', registers })
     this.appendDuration = new Histogram({
@@ -290,7 +305,9 @@ export class Metrics implements Instruments, MqttInstruments {
   }
 
   published(topicKind: string, qos: number): void {
-    this.mqttPublishes.inc({ kind: topicKind, qos: String(qos) })
+    let byQos = this.publishes.get(topicKind)
+    if (byQos === undefined) this.publishes.set(topicKind, (byQos = []))
+    byQos[qos] = (byQos[qos] ?? 0) + 1
   }
 
   // the event store

@@ -61,12 +61,17 @@ const qos0BacklogLimit = 10_000
 /** how long a looked-up thing (a gateway's child) is trusted before it is read again */
 const thingCacheMs = 10_000
 
-const prefixOf = (username: string): string => `v1/${username}/things/`
+/** Whether `topic` starts with `v1/{username}/things/`, checked without building that text (every publish asks). */
+function underOwnPrefix(username: string, topic: string): boolean {
+  return topic.startsWith('v1/') && topic.startsWith(username, 3) && topic.startsWith('/things/', 3 + username.length)
+}
+
+/** the length of `v1/{username}/things/` */
+const prefixLength = (username: string): number => 3 + username.length + 8
 
 /** A concrete topic a connection may publish to: under `v1/{username}/things/`, with something after it. */
 export function mayUseTopic(username: string, topic: string): boolean {
-  const prefix = prefixOf(username)
-  return topic.length > prefix.length && topic.startsWith(prefix) && !topic.includes('+') && !topic.includes('#')
+  return topic.length > prefixLength(username) && underOwnPrefix(username, topic) && !topic.includes('+') && !topic.includes('#')
 }
 
 /**
@@ -74,9 +79,8 @@ export function mayUseTopic(username: string, topic: string): boolean {
  * wildcard in those first three levels (`v1/+/things/#` would reach every account).
  */
 export function mayUseFilter(username: string, filter: string): boolean {
-  const prefix = prefixOf(username)
   if (username.includes('+') || username.includes('#')) return false
-  return filter.length > prefix.length && filter.startsWith(prefix)
+  return filter.length > prefixLength(username) && underOwnPrefix(username, filter)
 }
 
 /** The seq of a command payload `seq,value` the server sent (a positive integer); undefined otherwise. */
