@@ -40,10 +40,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Session } from 'node:inspector/promises'
-import { Aedes } from 'aedes'
-import mqtt, { type MqttClient } from 'mqtt'
-import { startCapsicum } from '../adapters/capsicum.ts'
-import { loadConfig } from '../adapters/config.ts'
+import type { MqttClient } from 'mqtt'
 import type { NodeRole } from '../adapters/scale-out.ts'
 import { serverNodeFlags } from './server-flags.ts'
 
@@ -83,6 +80,11 @@ interface Progress {
 
 /** The Capsicum side, in a child process; answers the parent over IPC. */
 async function serveCapsicum(): Promise<void> {
+  // Loaded here, not at the top: each process of this file loads only its own broker and
+  // client libraries, so stock aedes stays stock (the server makes the `debug` package's
+  // loggers quiet, adapters/mqtt/quiet-debug.ts), and nothing loads mqtt-packet before the server.
+  const { startCapsicum } = await import('../adapters/capsicum.ts')
+  const { loadConfig } = await import('../adapters/config.ts')
   const dataDir = mkdtempSync(join(tmpdir(), 'capsicum-bench-'))
   // The processor hands each batch to this hook after the rules: it counts what is done.
   let readingsDone = 0
@@ -195,6 +197,7 @@ async function startProfiling(): Promise<(() => Promise<void>) | undefined> {
 
 /** Stock aedes, default options (but long client ids): the reference for what the broker library does alone. */
 async function serveAedes(): Promise<void> {
+  const { Aedes } = await import('aedes')
   // thing ids as client ids are longer than MQTT 3.1's 23 characters, aedes' default limit
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 })
   const server = createServer((socket) => aedes.handle(socket))
@@ -285,7 +288,7 @@ async function startMosquitto(): Promise<{ port: number; stop(): Promise<void> }
 }
 
 function connectDevice(port: number, clientId: string, username?: string, password?: string): Promise<MqttClient> {
-  const client = mqtt.connect({ host: '127.0.0.1', port, clientId, username, password, protocolVersion: 4, reconnectPeriod: 0, clean: true })
+  const client = mqttClients!.connect({ host: '127.0.0.1', port, clientId, username, password, protocolVersion: 4, reconnectPeriod: 0, clean: true })
   return new Promise((resolve, reject) => {
     client.once('connect', () => resolve(client))
     client.once('error', reject)
@@ -396,7 +399,11 @@ function idleDevice(port: number, clientId: string, username: string, password: 
   })
 }
 
+/** the MQTT client library, loaded by the load generator (main) only */
+let mqttClients: typeof import('mqtt').default | undefined
+
 async function main(): Promise<void> {
+  mqttClients = (await import('mqtt')).default
   const mosquittoVersion = spawnSync('mosquitto', ['-h']).stdout.toString().split('\n')[0]?.trim()
   process.stdout.write(
     `ingest benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +

@@ -26,6 +26,8 @@
  *
  * What reaches inside aedes is in aedes-internals.ts.
  */
+// first: mqtt-packet's loggers must be made quiet before aedes loads it
+import './quiet-debug.ts'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
