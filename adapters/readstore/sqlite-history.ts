@@ -179,13 +179,21 @@ export class SqliteReadingHistory implements ReadingHistoryStore {
   async commit(points: readonly HistoryPoint[], checkpoint: Checkpoint): Promise<void> {
     const s = this.s
     const created = new Map<string, number>()
+    // an event's points follow each other, mostly of one series: its id is looked up once
+    let last: { readonly thingId: string; readonly channel: string; readonly id: number } | undefined
     commitDerived(this.db, () => {
       for (const point of points) {
-        const key = seriesKey(point.thingId, point.channel)
-        let id = created.get(key) ?? this.seriesOf(point.thingId, point.channel)
-        if (id === undefined) {
-          id = Number(s.insertSeries.run(point.thingId, point.channel).lastInsertRowid)
-          created.set(key, id)
+        let id: number | undefined
+        if (last !== undefined && last.thingId === point.thingId && last.channel === point.channel) {
+          id = last.id
+        } else {
+          const key = seriesKey(point.thingId, point.channel)
+          id = created.get(key) ?? this.seriesOf(point.thingId, point.channel)
+          if (id === undefined) {
+            id = Number(s.insertSeries.run(point.thingId, point.channel).lastInsertRowid)
+            created.set(key, id)
+          }
+          last = { thingId: point.thingId, channel: point.channel, id }
         }
         if (point.replaces === undefined) {
           s.insertPoint.run(id, point.ts, point.position, point.index, stored(point.value))
