@@ -164,7 +164,7 @@ export class AedesBridge {
         case 'ignored':
           return done
         case 'readings':
-          message = { thingId, accountId, receivedAt: at, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64') }
+          message = { thingId, accountId, receivedAt: at, kind: 'readings', source: 'mqtt', topic, readings: meaning.readings, payload: base64Of(payload, payload.byteLength) }
           break
         case 'response':
           message = { thingId, accountId, receivedAt: at, kind: 'response', seq: meaning.seq, ok: meaning.ok, message: meaning.message }
@@ -244,8 +244,11 @@ export class AedesBridge {
   }
 }
 
-function base64Of(payload: Uint8Array): string {
-  return Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, rejectedPayloadBytes)).toString('base64')
+/** The first `bytes` of a payload as base64 (a Buffer, as aedes hands them, without a view made of it). */
+function base64Of(payload: Uint8Array, bytes = rejectedPayloadBytes): string {
+  const length = Math.min(payload.byteLength, bytes)
+  if (Buffer.isBuffer(payload)) return length === payload.byteLength ? payload.toString('base64') : payload.toString('base64', 0, length)
+  return Buffer.from(payload.buffer, payload.byteOffset, length).toString('base64')
 }
 
 /** The codecs never throw by contract; a bug there still must not stop the stream. */
