@@ -3,7 +3,7 @@
  * subscriber in a turn of the event loop of its own, so every message costs a socket
  * write (a system call) and a timer: a subscriber of a thousand devices spent a third of
  * the broker's time there. Here the messages a connection gets in one turn are encoded
- * together and written once, in the next turn.
+ * together, into one buffer, and written once, in the next turn.
  *
  * What the aedes delivery does is kept: `authorizeForward` decides per message; a
  * connection that is gone fails the write (and is closed); a full socket holds the
@@ -16,14 +16,62 @@
  * shapes it relies on); test/mqtt covers the delivery paths.
  */
 import type { Aedes, Client } from 'aedes'
-import mqttPacket from 'mqtt-packet'
 import { deliveryInternalsOf, replaceQoS0Delivery } from './aedes-internals.ts'
 
 type DeliveryCallback = () => void
 
+export interface QoS0Message {
+  readonly topic: string
+  readonly payload: Buffer | string
+  readonly retain: boolean
+}
+
+/** the largest remaining length a packet can declare (MQTT 3.1.1, 2.2.3) */
+const maxRemainingLength = 268_435_455
+
+/**
+ * QoS 0 PUBLISH packets (MQTT 3.1.1, 3.3), encoded one after another into one buffer: the
+ * bytes mqtt-packet's `generate` gives for each, without the stream, the chunk list and the
+ * copy it makes per packet (most of the garbage of a delivery).
+ */
+export function encodeQoS0Publishes(messages: readonly QoS0Message[]): Buffer {
+  const topicBytes: number[] = []
+  const payloadBytes: number[] = []
+  let total = 0
+  for (const { topic, payload } of messages) {
+    const t = Buffer.byteLength(topic)
+    const p = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+    const remaining = 2 + t + p
+    if (t > 0xffff || remaining > maxRemainingLength) throw new RangeError(`a PUBLISH to ${topic} is too large to encode`)
+    topicBytes.push(t)
+    payloadBytes.push(p)
+    total += 1 + varByteIntLength(remaining) + remaining
+  }
+  const buffer = Buffer.allocUnsafe(total)
+  let at = 0
+  for (let i = 0; i < messages.length; i++) {
+    const { topic, payload, retain } = messages[i]!
+    const t = topicBytes[i]!
+    const p = payloadBytes[i]!
+    buffer[at++] = retain ? 0x31 : 0x30
+    for (let n = 2 + t + p; ; ) {
+      const byte = n % 128
+      n = Math.floor(n / 128)
+      buffer[at++] = n > 0 ? byte | 128 : byte
+      if (n === 0) break
+    }
+    at = buffer.writeUInt16BE(t, at)
+    at += buffer.write(topic, at, t, 'utf8')
+    at += typeof payload === 'string' ? buffer.write(payload, at, p, 'utf8') : payload.copy(buffer, at)
+  }
+  return buffer
+}
+
+const varByteIntLength = (n: number): number => (n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4)
+
 export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
   const internals = deliveryInternalsOf(client)
-  let encoded: Buffer[] = []
+  let messages: QoS0Message[] = []
   let callbacks: DeliveryCallback[] = []
   let scheduled = false
 
@@ -34,12 +82,12 @@ export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
 
   const flush = (): void => {
     scheduled = false
-    const chunks = encoded
+    const sending = messages
     const waiting = callbacks
-    encoded = []
+    messages = []
     callbacks = []
     if (!internals.connecting && !internals.connected) return done(waiting, new Error('connection closed'))
-    const written = internals.conn.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+    const written = internals.conn.write(encodeQoS0Publishes(sending))
     if (!written && !internals.errored) internals.waitForDrain((error) => done(waiting, error))
     else done(waiting, null)
   }
@@ -51,7 +99,7 @@ export function batchQoS0Deliveries(aedes: Aedes, client: Client): void {
       setImmediate(callback)
       return
     }
-    encoded.push(mqttPacket.generate({ cmd: 'publish', topic: forward.topic, payload: forward.payload, qos: 0, retain: forward.retain, dup: false }))
+    messages.push({ topic: forward.topic, payload: forward.payload, retain: forward.retain })
     callbacks.push(callback)
     if (!scheduled) {
       scheduled = true
