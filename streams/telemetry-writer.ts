@@ -1,19 +1,32 @@
 /**
  * Puts records on the telemetry stream in batches: every record written in the same turn
- * of the event loop goes into one `produce`, and the next batch waits for the one in
- * flight (so one thing's records stay in order whatever the engine). Each promise
- * resolves once its record is durable.
+ * of the event loop goes into one `produce` (at most `maxBatch` records; more wait for the
+ * next), and the next batch waits for the one in flight (so one thing's records stay in
+ * order whatever the engine). The records of a batch share one promise, which resolves
+ * once they are durable: a promise and its functions per record were about 350 of the 9 KB
+ * a reading allocated.
  */
 import type { TelemetryRecordToProduce, TelemetryStream } from '../domain/ports/telemetry-stream.ts'
 
-interface Pending {
-  readonly record: TelemetryRecordToProduce
+interface Batch {
+  readonly records: TelemetryRecordToProduce[]
+  readonly durable: Promise<void>
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
 }
 
+function newBatch(): Batch {
+  const records: TelemetryRecordToProduce[] = []
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const durable = new Promise<void>((yes, no) => ([resolve, reject] = [yes, no]))
+  return { records, durable, resolve, reject }
+}
+
 export class TelemetryWriter {
-  private pending: Pending[] = []
+  /** batches not produced yet, oldest first; only the last takes new records */
+  private waiting: Batch[] = []
+  private waitingRecords = 0
   private scheduled = false
   private inFlight: Promise<void> | null = null
 
@@ -24,19 +37,21 @@ export class TelemetryWriter {
 
   /** records waiting for a produce (the one in flight not counted) */
   get backlog(): number {
-    return this.pending.length
+    return this.waitingRecords
   }
 
   write(record: TelemetryRecordToProduce): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ record, resolve, reject })
-      this.schedule()
-    })
+    let batch = this.waiting[this.waiting.length - 1]
+    if (batch === undefined || batch.records.length >= this.maxBatch) this.waiting.push((batch = newBatch()))
+    batch.records.push(record)
+    this.waitingRecords++
+    this.schedule()
+    return batch.durable
   }
 
   /** Resolves once everything written so far has been produced (or failed). */
   async drain(): Promise<void> {
-    while (this.inFlight !== null || this.pending.length > 0) {
+    while (this.inFlight !== null || this.waiting.length > 0) {
       if (this.inFlight === null) this.send()
       await this.inFlight
     }
@@ -52,14 +67,15 @@ export class TelemetryWriter {
   }
 
   private send(): void {
-    const batch = this.pending.splice(0, this.maxBatch)
-    if (batch.length === 0) return
-    this.inFlight = this.telemetry.produce(batch.map((p) => p.record)).then(
-      () => batch.forEach((p) => p.resolve()),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
-    ).finally(() => {
-      this.inFlight = null
-      if (this.pending.length > 0) this.schedule()
-    })
+    const batch = this.waiting.shift()
+    if (batch === undefined) return
+    this.waitingRecords -= batch.records.length
+    this.inFlight = this.telemetry
+      .produce(batch.records)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        this.inFlight = null
+        if (this.waiting.length > 0) this.schedule()
+      })
   }
 }
