@@ -137,7 +137,8 @@ export class TelemetryProcessor {
         thing.commands.push({ command: { type: 'RecordTelemetry', data: { records: facts } }, metadata: this.metadataOf(record, message), at: new Date(message.receivedAt) })
       }
       if (message.kind === 'readings') {
-        message.readings.forEach((reading, index) =>
+        for (let index = 0; index < message.readings.length; index++) {
+          const reading = message.readings[index]!
           readings.push({
             key: telemetryKey(record.partition, record.offset, index),
             partition: record.partition,
@@ -150,8 +151,8 @@ export class TelemetryProcessor {
             unit: reading.unit,
             value: reading.value,
             at: message.receivedAt,
-          }),
-        )
+          })
+        }
       } else if (message.kind === 'response') {
         responses.push(message)
       }

@@ -235,18 +235,15 @@ export const telemetryDecider: Decider<TelemetryState, RecordTelemetry, Telemetr
       owner ??= fact
       for (let index = 0; index < fact.readings.length; index++) {
         if (readings.length === maxReadingsPerEvent) flush()
-        const reading = fact.readings[index]!
-        // a literal, not a spread: this runs for every reading
-        readings.push({
-          key: telemetryKey(partition, offset, index),
-          channel: reading.channel,
-          type: reading.type,
-          unit: reading.unit,
-          value: reading.value,
-          at: fact.receivedAt,
-          source: fact.source,
-          ...(index === 0 && fact.payload !== undefined ? { raw: { topic: fact.topic, payload: fact.payload } } : {}),
-        })
+        const key = telemetryKey(partition, offset, index)
+        const { channel, type, unit, value } = fact.readings[index]!
+        const { receivedAt: at, source } = fact
+        // literals, not spreads: this runs for every reading
+        readings.push(
+          index === 0 && fact.payload !== undefined
+            ? { key, channel, type, unit, value, at, source, raw: { topic: fact.topic, payload: fact.payload } }
+            : { key, channel, type, unit, value, at, source },
+        )
       }
     }
     flush()
