@@ -77,19 +77,24 @@ function textHolds(condition: Condition, value: string | number): boolean {
 }
 
 /**
- * Each trigger's thresholds read as numbers once (NaN: a text), in a Float64Array: the
- * conditions are evaluated on every reading, and a number kept or passed on outside such
- * an array is a heap object V8 allocates on each evaluation.
+ * A trigger's conditions read once, for every reading after: the thresholds as numbers
+ * (NaN: a text) in a Float64Array, since a number kept or passed on outside such an array
+ * is a heap object V8 allocates on each evaluation; and the range they hold for.
  */
-const thresholdsOfTriggers = new WeakMap<Trigger, Float64Array>()
+interface ReadConditions {
+  readonly thresholds: Float64Array
+  readonly range: NumericRange | null
+}
 
-function thresholdsOf(trigger: Trigger): Float64Array {
-  let thresholds = thresholdsOfTriggers.get(trigger)
-  if (thresholds === undefined) {
-    thresholds = Float64Array.from(trigger.conditions, (condition) => numberOf(condition.value))
-    thresholdsOfTriggers.set(trigger, thresholds)
+const readTriggers = new WeakMap<Trigger, ReadConditions>()
+
+function readConditionsOf(trigger: Trigger): ReadConditions {
+  let read = readTriggers.get(trigger)
+  if (read === undefined) {
+    const thresholds = Float64Array.from(trigger.conditions, (condition) => numberOf(condition.value))
+    readTriggers.set(trigger, (read = { thresholds, range: rangeOf(trigger.conditions, thresholds) }))
   }
-  return thresholds
+  return read
 }
 
 /** True when the reading is one the trigger is about (thing, channel, unit, a single value). */
@@ -105,7 +110,7 @@ export function triggerHolds(trigger: Trigger, value: string | number): boolean 
   // is false); written out here, as a number returned from a call is a heap object
   const left = typeof value === 'number' ? value : numeric.test(value) ? Number(value) : NaN
   const finite = left - left === 0
-  const thresholds = thresholdsOf(trigger)
+  const { thresholds } = readConditionsOf(trigger)
   const { conditions } = trigger
   for (let i = 0; i < conditions.length; i++) {
     const right = thresholds[i]!
@@ -128,22 +133,19 @@ export interface NumericRange {
   readonly excluded: readonly number[]
 }
 
-const rangesOfTriggers = new WeakMap<Trigger, NumericRange | null>()
-
 export function numericRangeOf(trigger: Trigger): NumericRange | null {
-  let range = rangesOfTriggers.get(trigger)
-  if (range === undefined) rangesOfTriggers.set(trigger, (range = rangeOf(trigger.conditions)))
-  return range
+  return readConditionsOf(trigger).range
 }
 
-function rangeOf(conditions: readonly Condition[]): NumericRange | null {
+function rangeOf(conditions: readonly Condition[], thresholds: Float64Array): NumericRange | null {
   let low = -Infinity
   let lowIncluded = false
   let high = Infinity
   let highIncluded = false
   const excluded: number[] = []
-  for (const { operator, value: text } of conditions) {
-    const value = numberOf(text)
+  for (let i = 0; i < conditions.length; i++) {
+    const { operator } = conditions[i]!
+    const value = thresholds[i]!
     if (value !== value) return null
     if (operator === 'neq') {
       excluded.push(value)
