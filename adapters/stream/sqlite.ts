@@ -3,6 +3,13 @@
  * another. Records are partitioned by a hash of their key, so one thing's readings keep
  * their order. Produces are group-committed like event appends. One process owns the
  * file (see adapters/sqlite/lock.ts), so next offsets are kept in memory.
+ *
+ * The records live in a rowid table, in the order they were written, with (partition,
+ * offset) as its unique index. Keyed by (partition, offset) itself (WITHOUT ROWID), each
+ * commit appended in 16 places of the table's B-tree, splitting pages of ~450-byte rows
+ * in the middle: a record cost about 9.5 µs of CPU to write and commit, against 5 now.
+ * Seeking to a time goes by a sparse time index (`telemetry_times`), one entry a
+ * partition and commit, not one a record (see `seek`).
  */
 import type {
   ConsumeOptions,
@@ -15,6 +22,12 @@ import type {
 } from '../../domain/ports/telemetry-stream.ts'
 import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import { GroupCommit } from '../sqlite/group-commit.ts'
+
+/**
+ * Tables of a database written before the rowid layout and the sparse time index keep
+ * their layout; their time index is replaced by entries this many offsets apart.
+ */
+const legacyTimeEntrySpan = 1000
 
 interface RecordRow {
   partition: number
@@ -42,6 +55,10 @@ const recentPerPartition = 2048
 
 export class SqliteTelemetryStream implements TelemetryStream {
   private readonly nextOffsets: number[]
+  /** per partition, the greatest timestamp written so far (timestamps may go back: clocks do) */
+  private readonly greatestTimestamps: number[]
+  /** per partition, the greatest timestamp and last offset the group being committed wrote */
+  private stagedTimes = new Map<number, { greatest: number; lastOffset: number }>()
   /** per partition, its newest committed records, contiguous by offset */
   private readonly recent: TelemetryRecord[][]
   /** records written by the group being committed; they reach `recent` once it commits */
@@ -53,6 +70,8 @@ export class SqliteTelemetryStream implements TelemetryStream {
   private readonly selectRecords
   private readonly selectOffsets
   private readonly upsertOffset
+  private readonly insertTimeEntry
+  private readonly lastEntryBefore
   private readonly firstOffsetAtOrAfter
 
   constructor(
@@ -61,6 +80,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
     private readonly pollIntervalMs = 1000,
   ) {
     if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError('partitionCount must be >= 1')
+    const indexedByTime = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'telemetry_time'").get() !== undefined
     db.exec(`
       CREATE TABLE IF NOT EXISTS telemetry (
         partition INTEGER NOT NULL,
@@ -69,8 +89,14 @@ export class SqliteTelemetryStream implements TelemetryStream {
         value     TEXT    NOT NULL,
         ts        INTEGER NOT NULL,
         PRIMARY KEY (partition, offset)
+      );
+      -- max_ts: the greatest timestamp of the partition up to last_offset, so it never decreases
+      CREATE TABLE IF NOT EXISTS telemetry_times (
+        partition   INTEGER NOT NULL,
+        max_ts      INTEGER NOT NULL,
+        last_offset INTEGER NOT NULL,
+        PRIMARY KEY (partition, max_ts, last_offset)
       ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS telemetry_time ON telemetry (partition, ts);
       CREATE TABLE IF NOT EXISTS telemetry_offsets (
         group_id    TEXT    NOT NULL,
         partition   INTEGER NOT NULL,
@@ -78,10 +104,13 @@ export class SqliteTelemetryStream implements TelemetryStream {
         PRIMARY KEY (group_id, partition)
       ) WITHOUT ROWID;
     `)
+    if (indexedByTime) replaceTimeIndex(db)
     const maxOffset = db.prepare<[number], { offset: number | null }>(
       'SELECT max(offset) AS offset FROM telemetry WHERE partition = ?',
     )
     this.nextOffsets = Array.from({ length: partitionCount }, (_, p) => (maxOffset.get(p)?.offset ?? -1) + 1)
+    const maxTimestamp = db.prepare<[number], { ts: number | null }>('SELECT max(max_ts) AS ts FROM telemetry_times WHERE partition = ?')
+    this.greatestTimestamps = Array.from({ length: partitionCount }, (_, p) => maxTimestamp.get(p)?.ts ?? Number.NEGATIVE_INFINITY)
     this.recent = Array.from({ length: partitionCount }, () => [])
     this.insertRecord = db.prepare<[number, number, string, string, number]>(
       'INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)',
@@ -96,18 +125,27 @@ export class SqliteTelemetryStream implements TelemetryStream {
       `INSERT INTO telemetry_offsets (group_id, partition, next_offset) VALUES (?, ?, ?)
        ON CONFLICT (group_id, partition) DO UPDATE SET next_offset = excluded.next_offset`,
     )
-    this.firstOffsetAtOrAfter = db.prepare<[number, number], { offset: number | null }>(
-      'SELECT min(offset) AS offset FROM telemetry WHERE partition = ? AND ts >= ?',
+    this.insertTimeEntry = db.prepare<[number, number, number]>('INSERT INTO telemetry_times (partition, max_ts, last_offset) VALUES (?, ?, ?)')
+    this.lastEntryBefore = db.prepare<[number, number], { last_offset: number }>(
+      'SELECT last_offset FROM telemetry_times WHERE partition = ? AND max_ts < ? ORDER BY max_ts DESC, last_offset DESC LIMIT 1',
+    )
+    this.firstOffsetAtOrAfter = db.prepare<[number, number, number], { offset: number }>(
+      'SELECT offset FROM telemetry WHERE partition = ? AND offset >= ? AND ts >= ? ORDER BY offset LIMIT 1',
     )
     let offsetsBeforeGroup: number[] = []
     this.produces = new GroupCommit(db, {
       begin: () => {
         offsetsBeforeGroup = [...this.nextOffsets]
         this.staged = []
+        this.stagedTimes = new Map()
       },
       write: (records) => this.produceWithinTransaction(records),
+      beforeCommit: () => {
+        for (const [partition, { greatest, lastOffset }] of this.stagedTimes) this.insertTimeEntry.run(partition, greatest, lastOffset)
+      },
       committed: () => {
         for (const record of this.staged) this.remember(record)
+        for (const [partition, { greatest }] of this.stagedTimes) this.greatestTimestamps[partition] = greatest
         this.staged = []
         for (const notify of this.listeners) notify()
       },
@@ -129,12 +167,14 @@ export class SqliteTelemetryStream implements TelemetryStream {
   /** Writes one produce's records; a produce that fails gives its offsets back. */
   private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
     const before = [...this.nextOffsets]
+    const timesBefore = new Map(this.stagedTimes)
     try {
       const written = records.map((record): TelemetryRecord => {
         const partition = this.partitionFor(record.key)
         const offset = this.nextOffsets[partition]!
         this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
         this.nextOffsets[partition] = offset + 1
+        this.stageTime(partition, offset, record.timestamp)
         const { key, value, timestamp, message } = record
         // the recent records hand the message itself to the consumers in this process
         return message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message }
@@ -143,7 +183,17 @@ export class SqliteTelemetryStream implements TelemetryStream {
       return written.map(({ partition, offset }) => ({ partition, offset }))
     } catch (error) {
       before.forEach((offset, p) => (this.nextOffsets[p] = offset))
+      this.stagedTimes = timesBefore
       throw error
+    }
+  }
+
+  private stageTime(partition: number, offset: number, timestamp: number): void {
+    const staged = this.stagedTimes.get(partition)
+    if (staged === undefined) this.stagedTimes.set(partition, { greatest: Math.max(this.greatestTimestamps[partition]!, timestamp), lastOffset: offset })
+    else {
+      if (timestamp > staged.greatest) staged.greatest = timestamp
+      staged.lastOffset = offset
     }
   }
 
@@ -236,11 +286,19 @@ export class SqliteTelemetryStream implements TelemetryStream {
     if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
       throw new RangeError(`partition must be between 0 and ${this.partitionCount - 1}`)
     }
-    const offset =
-      'offset' in target
-        ? target.offset
-        : (this.firstOffsetAtOrAfter.get(partition, target.timestamp)?.offset ?? this.nextOffsets[partition]!)
+    const offset = 'offset' in target ? target.offset : this.firstOffsetAtOrAfterTime(partition, target.timestamp)
     this.upsertOffset.run(groupId, partition, Math.max(0, Math.min(offset, this.nextOffsets[partition]!)))
+  }
+
+  /**
+   * The first record of the partition, in offset order, whose timestamp is at or after
+   * `timestamp`. Every record up to a time entry's last offset is older than its max_ts, so
+   * the search starts after the last entry older than `timestamp`; the next entry's max_ts is
+   * not, so it ends within that entry's records.
+   */
+  private firstOffsetAtOrAfterTime(partition: number, timestamp: number): number {
+    const from = (this.lastEntryBefore.get(partition, timestamp)?.last_offset ?? -1) + 1
+    return this.firstOffsetAtOrAfter.get(partition, from, timestamp)?.offset ?? this.nextOffsets[partition]!
   }
 
   async endOffsets(): Promise<Map<number, number>> {
@@ -258,4 +316,19 @@ export class SqliteTelemetryStream implements TelemetryStream {
   async close(): Promise<void> {
     this.produces.flush()
   }
+}
+
+/**
+ * A database written before the sparse time index: entries for its records, computed from
+ * them (`legacyTimeEntrySpan` offsets apart), in place of the index on every record's time.
+ */
+function replaceTimeIndex(db: SqliteDatabase): void {
+  db.transaction(() => {
+    db.prepare(
+      `INSERT INTO telemetry_times (partition, max_ts, last_offset)
+       SELECT partition, max(greatest) OVER (PARTITION BY partition ORDER BY last_offset ROWS UNBOUNDED PRECEDING), last_offset
+       FROM (SELECT partition, max(ts) AS greatest, max(offset) AS last_offset FROM telemetry GROUP BY partition, offset / ${legacyTimeEntrySpan})`,
+    ).run()
+    db.exec('DROP INDEX telemetry_time')
+  })()
 }

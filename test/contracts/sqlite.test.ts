@@ -195,3 +195,96 @@ t.test('SQLite event store: the events kept for followers are bounded by size; a
   await within(new Promise<void>((resolve) => (seen.length >= 48 ? resolve() : (wake = () => seen.length >= 48 && resolve()))), '48 events', 10_000)
   t.strictSame(seen, Array.from({ length: 48 }, (_, i) => i), 'every event once, in order, from the table then from memory')
 })
+
+/** The first offset, in offset order, of a record at or after `timestamp`; the end when none is. */
+function firstAtOrAfter(timestamps: readonly number[], timestamp: number): number {
+  const found = timestamps.findIndex((ts) => ts >= timestamp)
+  return found === -1 ? timestamps.length : found
+}
+
+/** Timestamps that mostly go forward, a second apart, and sometimes step back (a clock set back). */
+function wanderingTimestamps(count: number, seed: number): number[] {
+  let state = seed
+  const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  let clock = Date.UTC(2026, 0, 1)
+  return Array.from({ length: count }, () => (clock += random() < 0.1 ? -Math.floor(random() * 5000) : Math.floor(random() * 2000)))
+}
+
+// Seeking to a time goes by a sparse index of one entry per partition and commit; a clock
+// set back must not make it skip a record that the definition (the first record, in offset
+// order, at or after the time) picks.
+t.test('SQLite telemetry stream: seeking to a time across many commits, with a clock set back, finds the first record at or after it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-time-'))
+  const db = openDatabase(dir)
+  const stream = new SqliteTelemetryStream(db, 4)
+  t.teardown(async () => {
+    await stream.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const key = 'thing-a'
+  const partition = stream.partitionFor(key)
+  const other = ['thing-b', 'thing-c', 'thing-d', 'thing-e'].find((k) => stream.partitionFor(k) !== partition)!
+  const timestamps = wanderingTimestamps(600, 7)
+  // commits of 1 to 40 records, another key's records between them
+  for (let at = 0, size = 1; at < timestamps.length; at += size, size = (size * 7) % 40 + 1) {
+    const records = timestamps.slice(at, at + size).map((timestamp) => ({ key, value: '{}', timestamp }))
+    await Promise.all([stream.produce(records), stream.produce([{ key: other, value: '{}', timestamp: 0 }])])
+  }
+  const entries = db.prepare('SELECT count(*) AS n FROM telemetry_times WHERE partition = ?').get(partition) as { n: number }
+  t.ok(entries.n < timestamps.length / 5, `a time entry per commit, not per record (${entries.n} for ${timestamps.length} records)`)
+  const lowest = Math.min(...timestamps)
+  const highest = Math.max(...timestamps)
+  let checked = 0
+  for (let target = lowest - 1000; target <= highest + 1000; target += 997) {
+    await stream.seek('replay', partition, { timestamp: target })
+    const offset = (await stream.committedOffsets('replay')).get(partition)
+    if (offset !== firstAtOrAfter(timestamps, target)) t.fail(`at ${target}: offset ${offset}, expected ${firstAtOrAfter(timestamps, target)}`)
+    checked++
+  }
+  t.ok(checked > 100, `${checked} times sought, each at the first record at or after it`)
+  for (const ts of timestamps.slice(0, 50)) {
+    await stream.seek('replay', partition, { timestamp: ts })
+    t.equal((await stream.committedOffsets('replay')).get(partition), firstAtOrAfter(timestamps, ts), `exactly at ${ts}`)
+  }
+})
+
+// A file written before the rowid layout keeps its table; its index on every record's time
+// gives way to time entries computed from the records, once, when the stream opens.
+t.test('SQLite telemetry stream: a database of the former layout is upgraded to the sparse time index', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-upgrade-'))
+  const db = openDatabase(dir)
+  db.exec(`
+    CREATE TABLE telemetry (
+      partition INTEGER NOT NULL, offset INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL,
+      PRIMARY KEY (partition, offset)
+    ) WITHOUT ROWID;
+    CREATE INDEX telemetry_time ON telemetry (partition, ts);
+  `)
+  // the clock set back an hour for the second thousand records
+  const timestamps = wanderingTimestamps(2500, 11).map((ts, i) => (i >= 1000 && i < 2000 ? ts - 3_600_000 : ts))
+  const insert = db.prepare('INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)')
+  db.transaction(() => timestamps.forEach((ts, offset) => insert.run(1, offset, 'thing', '{}', ts)))()
+  const stream = new SqliteTelemetryStream(db, 2)
+  t.teardown(async () => {
+    await stream.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  t.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'telemetry_time'").get() as { n: number }).n, 0, 'the index on every time is gone')
+  t.strictSame(
+    db.prepare('SELECT last_offset FROM telemetry_times WHERE partition = 1 ORDER BY last_offset').all().map((row) => (row as { last_offset: number }).last_offset),
+    [999, 1999, 2499],
+    'an entry every 1,000 offsets and one at the end',
+  )
+  t.equal((await stream.endOffsets()).get(1), 2500, 'the offsets go on from the records')
+  const later = timestamps.at(-1)! + 5000
+  await stream.produce([{ key: 'thing', value: '{}', timestamp: later }].filter(() => stream.partitionFor('thing') === 1))
+  const all = stream.partitionFor('thing') === 1 ? [...timestamps, later] : timestamps
+  for (const target of [timestamps[0]! - 1, ...timestamps.filter((_, i) => i % 37 === 0), later, later + 1, Math.max(...timestamps) + 1]) {
+    await stream.seek('replay', 1, { timestamp: target })
+    const offset = (await stream.committedOffsets('replay')).get(1)
+    if (offset !== firstAtOrAfter(all, target)) t.fail(`at ${target}: offset ${offset}, expected ${firstAtOrAfter(all, target)}`)
+  }
+  t.pass('every time sought in the upgraded records lands on the first record at or after it')
+})
