@@ -103,7 +103,7 @@ export function openEmbeddedStores(config: Config) {
     const db = openDatabase(config.dataDir)
     const eventStore = new SqliteEventStore(db)
     const readStore = new SqliteReadStore(db)
-    const telemetry = new SqliteTelemetryStream(config.dataDir, config.telemetryPartitions)
+    const telemetry = new SqliteTelemetryStream(db, config.telemetryPartitions)
     return {
       db,
       eventStore,

@@ -14,6 +14,8 @@ export interface GroupWriter<Request, Result> {
    * rolled back, and it must leave the writer's in-memory state as it found it.
    */
   write(request: Request): Result
+  /** After the group's writes, inside its transaction: what the group writes once. */
+  beforeCommit?(): void
   /** The group's transaction committed: what it wrote is durable. */
   committed(): void
   /** The group's transaction failed as a whole: forget everything since `begin`. */
@@ -66,6 +68,7 @@ export class GroupCommit<Request, Result> {
             outcomes.push({ ok: false, error })
           }
         }
+        this.writer.beforeCommit?.()
       })()
     } catch (error) {
       this.writer.abandoned()

@@ -1,16 +1,16 @@
 /**
- * TelemetryStream on SQLite: a partitioned log in `telemetry.db`, a file of its own, with
- * the consumer offsets. Records are partitioned by a hash of their key, so one thing's
- * readings keep their order. One process owns the file (see adapters/sqlite/lock.ts), so
- * next offsets are kept in memory, and this thread gives each record its offset.
+ * TelemetryStream on SQLite: a partitioned log in one table, consumer offsets in
+ * another. Records are partitioned by a hash of their key, so one thing's readings keep
+ * their order. Produces are group-committed like event appends. One process owns the
+ * file (see adapters/sqlite/lock.ts), so next offsets are kept in memory.
  *
- * A writer thread (sqlite-writer.ts) does every write: the produces of a turn of the event
- * loop, and those queued while a group is being written, go to it as one group, one
- * transaction and one fsync, and each produce resolves once its group is durable. The
- * reads (a consumer behind what memory holds, offsets, seeking) run here, on a connection
- * of their own; WAL lets them run beside the writer.
+ * The records live in a rowid table, in the order they were written, with (partition,
+ * offset) as its unique index. Keyed by (partition, offset) itself (WITHOUT ROWID), each
+ * commit appended in 16 places of the table's B-tree, splitting pages of ~450-byte rows
+ * in the middle: a record cost about 9.5 µs of CPU to write and commit, against 5 now.
+ * Seeking to a time goes by a sparse time index (`telemetry_times`), one entry a
+ * partition and commit, not one a record (see `seek`).
  */
-import type { Worker } from 'node:worker_threads'
 import type {
   ConsumeOptions,
   SeekTarget,
@@ -20,9 +20,14 @@ import type {
   TelemetryRecordToProduce,
   TelemetryStream,
 } from '../../domain/ports/telemetry-stream.ts'
-import type { SqliteDatabase } from '../sqlite/database.ts'
-import { startTypeScriptWorker } from '../worker.ts'
-import { openTelemetryFile, type FlatRecords, type WriterReply, type WriterRequest } from './sqlite-writer.ts'
+import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
+import { GroupCommit } from '../sqlite/group-commit.ts'
+
+/**
+ * Tables of a database written before the rowid layout and the sparse time index keep
+ * their layout; their time index is replaced by entries this many offsets apart.
+ */
+const legacyTimeEntrySpan = 1000
 
 interface RecordRow {
   partition: number
@@ -30,17 +35,6 @@ interface RecordRow {
   key: string
   value: string
   ts: number
-}
-
-interface Position {
-  readonly partition: number
-  readonly offset: number
-}
-
-interface QueuedProduce {
-  readonly records: readonly TelemetryRecordToProduce[]
-  readonly resolve: (positions: Position[]) => void
-  readonly reject: (error: unknown) => void
 }
 
 /** FNV-1a: a stable, fast string hash, so a key always lands in the same partition. */
@@ -59,83 +53,106 @@ function fnv1a(text: string): number {
  */
 const recentPerPartition = 2048
 
-/** What the writer thread must store of a record; anything else fails that produce alone, before it is queued. */
-function isStorable(record: TelemetryRecordToProduce): boolean {
-  return typeof record.key === 'string' && typeof record.value === 'string' && Number.isFinite(record.timestamp)
-}
-
 export class SqliteTelemetryStream implements TelemetryStream {
-  private readonly db: SqliteDatabase
-  private readonly writer: Worker
   private readonly nextOffsets: number[]
   /** per partition, the greatest timestamp written so far (timestamps may go back: clocks do) */
   private readonly greatestTimestamps: number[]
+  /** per partition, the greatest timestamp and last offset the group being committed wrote */
+  private stagedTimes = new Map<number, { greatest: number; lastOffset: number }>()
   /** per partition, its newest committed records, contiguous by offset */
   private readonly recent: TelemetryRecord[][]
+  /** records written by the group being committed; they reach `recent` once it commits */
+  private staged: TelemetryRecord[] = []
+  private readonly produces: GroupCommit<readonly TelemetryRecordToProduce[], { partition: number; offset: number }[]>
   private readonly listeners = new Set<() => void>()
-  /** produces not yet sent to the writer */
-  private queued: QueuedProduce[] = []
-  private sendScheduled = false
-  /** the group the writer is writing; the next one waits for it */
-  private inFlight: Promise<void> | undefined
-  /** what each request sent to the writer waits for: the writer answers in order */
-  private readonly answers: { resolve: () => void; reject: (error: Error) => void }[] = []
-  /** why the writer thread is gone, once it is */
-  private writerGone: Error | undefined
-  private closing: Promise<void> | undefined
 
+  private readonly insertRecord
   private readonly selectRecords
   private readonly selectOffsets
+  private readonly upsertOffset
+  private readonly insertTimeEntry
   private readonly lastEntryBefore
   private readonly firstOffsetAtOrAfter
 
   constructor(
-    dataDir: string,
+    private readonly db: SqliteDatabase,
     readonly partitionCount = 16,
     private readonly pollIntervalMs = 1000,
   ) {
     if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError('partitionCount must be >= 1')
-    const db = (this.db = openTelemetryFile(dataDir))
-    const maxOffset = db.prepare<[number], { offset: number | null }>('SELECT max(offset) AS offset FROM telemetry WHERE partition = ?')
+    const indexedByTime = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'telemetry_time'").get() !== undefined
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS telemetry (
+        partition INTEGER NOT NULL,
+        offset    INTEGER NOT NULL,
+        key       TEXT    NOT NULL,
+        value     TEXT    NOT NULL,
+        ts        INTEGER NOT NULL,
+        PRIMARY KEY (partition, offset)
+      );
+      -- max_ts: the greatest timestamp of the partition up to last_offset, so it never decreases
+      CREATE TABLE IF NOT EXISTS telemetry_times (
+        partition   INTEGER NOT NULL,
+        max_ts      INTEGER NOT NULL,
+        last_offset INTEGER NOT NULL,
+        PRIMARY KEY (partition, max_ts, last_offset)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS telemetry_offsets (
+        group_id    TEXT    NOT NULL,
+        partition   INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL,
+        PRIMARY KEY (group_id, partition)
+      ) WITHOUT ROWID;
+    `)
+    if (indexedByTime) replaceTimeIndex(db)
+    const maxOffset = db.prepare<[number], { offset: number | null }>(
+      'SELECT max(offset) AS offset FROM telemetry WHERE partition = ?',
+    )
     this.nextOffsets = Array.from({ length: partitionCount }, (_, p) => (maxOffset.get(p)?.offset ?? -1) + 1)
     const maxTimestamp = db.prepare<[number], { ts: number | null }>('SELECT max(max_ts) AS ts FROM telemetry_times WHERE partition = ?')
     this.greatestTimestamps = Array.from({ length: partitionCount }, (_, p) => maxTimestamp.get(p)?.ts ?? Number.NEGATIVE_INFINITY)
     this.recent = Array.from({ length: partitionCount }, () => [])
+    this.insertRecord = db.prepare<[number, number, string, string, number]>(
+      'INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)',
+    )
     this.selectRecords = db.prepare<[number, number, number], RecordRow>(
       'SELECT partition, offset, key, value, ts FROM telemetry WHERE partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
     )
     this.selectOffsets = db.prepare<[string], { partition: number; next_offset: number }>(
       'SELECT partition, next_offset FROM telemetry_offsets WHERE group_id = ?',
     )
+    this.upsertOffset = db.prepare<[string, number, number]>(
+      `INSERT INTO telemetry_offsets (group_id, partition, next_offset) VALUES (?, ?, ?)
+       ON CONFLICT (group_id, partition) DO UPDATE SET next_offset = excluded.next_offset`,
+    )
+    this.insertTimeEntry = db.prepare<[number, number, number]>('INSERT INTO telemetry_times (partition, max_ts, last_offset) VALUES (?, ?, ?)')
     this.lastEntryBefore = db.prepare<[number, number], { last_offset: number }>(
       'SELECT last_offset FROM telemetry_times WHERE partition = ? AND max_ts < ? ORDER BY max_ts DESC, last_offset DESC LIMIT 1',
     )
     this.firstOffsetAtOrAfter = db.prepare<[number, number, number], { offset: number }>(
       'SELECT offset FROM telemetry WHERE partition = ? AND offset >= ? AND ts >= ? ORDER BY offset LIMIT 1',
     )
-    this.writer = startTypeScriptWorker(new URL('./sqlite-writer.ts', import.meta.url), { telemetryWriter: dataDir })
-    // the stream's close() ends it; until then it must not keep a process alive on its own
-    this.writer.unref()
-    this.writer.on('message', (reply: WriterReply) => {
-      const answer = this.answers.shift()
-      if (reply.error === undefined) answer?.resolve()
-      else answer?.reject(new Error(reply.error))
-    })
-    this.writer.on('error', (error) => this.lostWriter(error))
-    this.writer.on('exit', (code) => this.lostWriter(new Error(`the telemetry writer thread exited (code ${code})`)))
-  }
-
-  private lostWriter(error: Error): void {
-    this.writerGone ??= error
-    for (const answer of this.answers.splice(0)) answer.reject(this.writerGone)
-  }
-
-  /** Sends a request to the writer thread; resolves once it has done it. */
-  private ask(request: WriterRequest): Promise<void> {
-    if (this.writerGone !== undefined) return Promise.reject(this.writerGone)
-    return new Promise((resolve, reject) => {
-      this.answers.push({ resolve, reject })
-      this.writer.postMessage(request)
+    let offsetsBeforeGroup: number[] = []
+    this.produces = new GroupCommit(db, {
+      begin: () => {
+        offsetsBeforeGroup = [...this.nextOffsets]
+        this.staged = []
+        this.stagedTimes = new Map()
+      },
+      write: (records) => this.produceWithinTransaction(records),
+      beforeCommit: () => {
+        for (const [partition, { greatest, lastOffset }] of this.stagedTimes) this.insertTimeEntry.run(partition, greatest, lastOffset)
+      },
+      committed: () => {
+        for (const record of this.staged) this.remember(record)
+        for (const [partition, { greatest }] of this.stagedTimes) this.greatestTimestamps[partition] = greatest
+        this.staged = []
+        for (const notify of this.listeners) notify()
+      },
+      abandoned: () => {
+        offsetsBeforeGroup.forEach((offset, p) => (this.nextOffsets[p] = offset))
+        this.staged = []
+      },
     })
   }
 
@@ -143,76 +160,41 @@ export class SqliteTelemetryStream implements TelemetryStream {
     return fnv1a(key) % this.partitionCount
   }
 
-  produce(records: readonly TelemetryRecordToProduce[]): Promise<Position[]> {
-    if (this.closing !== undefined) return Promise.reject(new Error('the telemetry stream is closed'))
-    if (!records.every(isStorable)) return Promise.reject(new TypeError('a record needs a text key, a text value and a finite timestamp'))
-    if (records.length === 0) return Promise.resolve([])
-    return new Promise((resolve, reject) => {
-      this.queued.push({ records, resolve, reject })
-      if (this.inFlight === undefined && !this.sendScheduled) {
-        this.sendScheduled = true
-        setImmediate(() => {
-          this.sendScheduled = false
-          this.sendQueued()
-        })
-      }
-    })
+  produce(records: readonly TelemetryRecordToProduce[]): Promise<{ partition: number; offset: number }[]> {
+    return this.produces.submit(records)
   }
 
-  /**
-   * Gives the queued produces their offsets and sends them to the writer as one group.
-   * Once it is durable, its records join the recent ones and the produces resolve; if it
-   * fails, they reject and give their offsets back. Then the produces queued meanwhile go.
-   */
-  private sendQueued(): void {
-    if (this.inFlight !== undefined || this.queued.length === 0) return
-    const group = this.queued
-    this.queued = []
-    const offsetsBefore = this.nextOffsets.slice()
-    const records: FlatRecords = []
-    const written: TelemetryRecord[] = []
-    const positions: Position[][] = []
-    /** per partition written: its greatest timestamp so far and the group's last offset */
-    const times = new Map<number, { greatest: number; lastOffset: number }>()
-    for (const produce of group) {
-      const positionsOfProduce: Position[] = []
-      for (const { key, value, timestamp, message } of produce.records) {
-        const partition = this.partitionFor(key)
-        const offset = this.nextOffsets[partition]!++
-        records.push(partition, offset, key, value, timestamp)
+  /** Writes one produce's records; a produce that fails gives its offsets back. */
+  private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
+    const before = [...this.nextOffsets]
+    const timesBefore = new Map(this.stagedTimes)
+    try {
+      const written = records.map((record): TelemetryRecord => {
+        const partition = this.partitionFor(record.key)
+        const offset = this.nextOffsets[partition]!
+        this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
+        this.nextOffsets[partition] = offset + 1
+        this.stageTime(partition, offset, record.timestamp)
+        const { key, value, timestamp, message } = record
         // the recent records hand the message itself to the consumers in this process
-        written.push(message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message })
-        positionsOfProduce.push({ partition, offset })
-        const time = times.get(partition)
-        if (time === undefined) times.set(partition, { greatest: Math.max(this.greatestTimestamps[partition]!, timestamp), lastOffset: offset })
-        else {
-          if (timestamp > time.greatest) time.greatest = timestamp
-          time.lastOffset = offset
-        }
-      }
-      positions.push(positionsOfProduce)
+        return message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message }
+      })
+      this.staged.push(...written)
+      return written.map(({ partition, offset }) => ({ partition, offset }))
+    } catch (error) {
+      before.forEach((offset, p) => (this.nextOffsets[p] = offset))
+      this.stagedTimes = timesBefore
+      throw error
     }
-    const timeEntries: number[] = []
-    for (const [partition, { greatest, lastOffset }] of times) timeEntries.push(partition, greatest, lastOffset)
-    this.inFlight = this.ask({ kind: 'append', records, times: timeEntries }).then(
-      () => {
-        for (const record of written) this.remember(record)
-        for (const [partition, { greatest }] of times) this.greatestTimestamps[partition] = greatest
-        group.forEach(({ resolve }, i) => resolve(positions[i]!))
-        this.groupDone()
-        for (const notify of this.listeners) notify()
-      },
-      (error: unknown) => {
-        offsetsBefore.forEach((offset, partition) => (this.nextOffsets[partition] = offset))
-        for (const { reject } of group) reject(error)
-        this.groupDone()
-      },
-    )
   }
 
-  private groupDone(): void {
-    this.inFlight = undefined
-    this.sendQueued()
+  private stageTime(partition: number, offset: number, timestamp: number): void {
+    const staged = this.stagedTimes.get(partition)
+    if (staged === undefined) this.stagedTimes.set(partition, { greatest: Math.max(this.greatestTimestamps[partition]!, timestamp), lastOffset: offset })
+    else {
+      if (timestamp > staged.greatest) staged.greatest = timestamp
+      staged.lastOffset = offset
+    }
   }
 
   private remember(record: TelemetryRecord): void {
@@ -262,7 +244,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
         // and the offsets of those that succeeded are committed in one transaction.
         const outcomes = await Promise.allSettled(batches.map((batch) => handler(batch)))
         const succeeded = batches.filter((_, i) => outcomes[i]!.status === 'fulfilled')
-        await this.commitOffsets(options.groupId, succeeded)
+        this.commitOffsets(options.groupId, succeeded)
         const failed = outcomes.find((outcome) => outcome.status === 'rejected')
         if (failed) throw failed.reason
         const delivered = batches.length > 0
@@ -293,11 +275,11 @@ export class SqliteTelemetryStream implements TelemetryStream {
     }
   }
 
-  private async commitOffsets(groupId: string, batches: readonly TelemetryBatch[]): Promise<void> {
+  private commitOffsets(groupId: string, batches: readonly TelemetryBatch[]): void {
     if (batches.length === 0) return
-    const offsets: number[] = []
-    for (const { partition, records } of batches) offsets.push(partition, records[records.length - 1]!.offset + 1)
-    await this.ask({ kind: 'offsets', groupId, offsets })
+    commitDerived(this.db, () => {
+      for (const { partition, records } of batches) this.upsertOffset.run(groupId, partition, records[records.length - 1]!.offset + 1)
+    })
   }
 
   async seek(groupId: string, partition: number, target: SeekTarget): Promise<void> {
@@ -305,7 +287,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
       throw new RangeError(`partition must be between 0 and ${this.partitionCount - 1}`)
     }
     const offset = 'offset' in target ? target.offset : this.firstOffsetAtOrAfterTime(partition, target.timestamp)
-    await this.ask({ kind: 'offsets', groupId, offsets: [partition, Math.max(0, Math.min(offset, this.nextOffsets[partition]!))] })
+    this.upsertOffset.run(groupId, partition, Math.max(0, Math.min(offset, this.nextOffsets[partition]!)))
   }
 
   /**
@@ -328,24 +310,25 @@ export class SqliteTelemetryStream implements TelemetryStream {
   }
 
   async ping(): Promise<void> {
-    if (this.writerGone !== undefined) throw this.writerGone
     this.db.prepare('SELECT 1').get()
   }
 
-  /** Writes the produces still queued or in flight, then stops the writer thread. */
-  close(): Promise<void> {
-    return (this.closing ??= (async () => {
-      while (this.inFlight !== undefined || this.queued.length > 0) {
-        this.sendQueued()
-        await this.inFlight
-      }
-      if (this.writerGone === undefined) {
-        const exited = new Promise<void>((resolve) => this.writer.once('exit', () => resolve()))
-        this.writer.ref()
-        this.writer.postMessage({ kind: 'close' } satisfies WriterRequest)
-        await exited
-      }
-      this.db.close()
-    })())
+  async close(): Promise<void> {
+    this.produces.flush()
   }
+}
+
+/**
+ * A database written before the sparse time index: entries for its records, computed from
+ * them (`legacyTimeEntrySpan` offsets apart), in place of the index on every record's time.
+ */
+function replaceTimeIndex(db: SqliteDatabase): void {
+  db.transaction(() => {
+    db.prepare(
+      `INSERT INTO telemetry_times (partition, max_ts, last_offset)
+       SELECT partition, max(greatest) OVER (PARTITION BY partition ORDER BY last_offset ROWS UNBOUNDED PRECEDING), last_offset
+       FROM (SELECT partition, max(ts) AS greatest, max(offset) AS last_offset FROM telemetry GROUP BY partition, offset / ${legacyTimeEntrySpan})`,
+    ).run()
+    db.exec('DROP INDEX telemetry_time')
+  })()
 }

@@ -29,7 +29,7 @@ interface Closable {
  * directory again.
  */
 function onFreshDirectory<A extends Closable, Opened>(
-  make: (db: SqliteDatabase, dir: string) => A,
+  make: (db: SqliteDatabase) => A,
   shape: (adapter: A, close: () => Promise<void>, reopen: () => Promise<Opened>) => Opened,
 ): (t: Test) => Promise<Opened> {
   return async (t) => {
@@ -46,7 +46,7 @@ function onFreshDirectory<A extends Closable, Opened>(
     })
     const openAt = (): Opened => {
       const db = openDatabase(dir)
-      const adapter = make(db, dir)
+      const adapter = make(db)
       let closing: Promise<void> | undefined
       const close = (): Promise<void> =>
         (closing ??= (async () => {
@@ -89,7 +89,7 @@ telemetryStreamContract(
   t,
   'SQLite',
   onFreshDirectory<SqliteTelemetryStream, OpenedTelemetryStream>(
-    (_db, dir) => new SqliteTelemetryStream(dir),
+    (db) => new SqliteTelemetryStream(db),
     (stream, close, reopen) => ({ stream, close, reopen }),
   ),
 )
@@ -215,8 +215,8 @@ function wanderingTimestamps(count: number, seed: number): number[] {
 // order, at or after the time) picks.
 t.test('SQLite telemetry stream: seeking to a time across many commits, with a clock set back, finds the first record at or after it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-time-'))
-  const stream = new SqliteTelemetryStream(dir, 4)
-  const db = openDatabase(dir, 'telemetry.db')
+  const db = openDatabase(dir)
+  const stream = new SqliteTelemetryStream(db, 4)
   t.teardown(async () => {
     await stream.close()
     db.close()
@@ -249,64 +249,42 @@ t.test('SQLite telemetry stream: seeking to a time across many commits, with a c
   }
 })
 
-// Until 2026-12 the stream lived in capsicum.db, keyed by (partition, offset), with an index
-// on every record's time. Opening the stream moves it to telemetry.db, time entries
-// computed from its records; a crash between the copy and the drop copies nothing twice.
-t.test('SQLite telemetry stream: the stream of a former capsicum.db moves to telemetry.db', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'capsicum-stream-move-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const formerLayout = `
+// A file written before the rowid layout keeps its table; its index on every record's time
+// gives way to time entries computed from the records, once, when the stream opens.
+t.test('SQLite telemetry stream: a database of the former layout is upgraded to the sparse time index', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-upgrade-'))
+  const db = openDatabase(dir)
+  db.exec(`
     CREATE TABLE telemetry (
       partition INTEGER NOT NULL, offset INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL,
       PRIMARY KEY (partition, offset)
     ) WITHOUT ROWID;
     CREATE INDEX telemetry_time ON telemetry (partition, ts);
-    CREATE TABLE telemetry_offsets (group_id TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (group_id, partition)) WITHOUT ROWID;
-  `
+  `)
   // the clock set back an hour for the second thousand records
   const timestamps = wanderingTimestamps(2500, 11).map((ts, i) => (i >= 1000 && i < 2000 ? ts - 3_600_000 : ts))
-  const writeFormer = (): void => {
-    const former = openDatabase(dir)
-    former.exec(formerLayout)
-    const insert = former.prepare('INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)')
-    former.transaction(() => timestamps.forEach((ts, offset) => insert.run(1, offset, 'thing', JSON.stringify({ n: offset }), ts)))()
-    former.prepare("INSERT INTO telemetry_offsets VALUES ('telemetry-processor', 1, 2400)").run()
-    former.close()
-  }
-  const formerTables = (): string[] => {
-    const former = openDatabase(dir)
-    try {
-      return (former.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'telemetry%' ORDER BY name").all() as { name: string }[]).map((row) => row.name)
-    } finally {
-      former.close()
-    }
-  }
-  writeFormer()
-  let stream = new SqliteTelemetryStream(dir, 2)
-  t.strictSame(formerTables(), [], 'capsicum.db holds no stream any more')
-  const moved = openDatabase(dir, 'telemetry.db')
-  t.teardown(() => moved.close())
-  const values = (): number[] => (moved.prepare('SELECT value FROM telemetry WHERE partition = 1 ORDER BY offset').all() as { value: string }[]).map((row) => JSON.parse(row.value).n)
-  t.strictSame(values(), timestamps.map((_, i) => i), 'every record moved once, in order')
+  const insert = db.prepare('INSERT INTO telemetry (partition, offset, key, value, ts) VALUES (?, ?, ?, ?, ?)')
+  db.transaction(() => timestamps.forEach((ts, offset) => insert.run(1, offset, 'thing', '{}', ts)))()
+  const stream = new SqliteTelemetryStream(db, 2)
+  t.teardown(async () => {
+    await stream.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  t.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'telemetry_time'").get() as { n: number }).n, 0, 'the index on every time is gone')
   t.strictSame(
-    moved.prepare('SELECT last_offset FROM telemetry_times WHERE partition = 1 ORDER BY last_offset').all().map((row) => (row as { last_offset: number }).last_offset),
+    db.prepare('SELECT last_offset FROM telemetry_times WHERE partition = 1 ORDER BY last_offset').all().map((row) => (row as { last_offset: number }).last_offset),
     [999, 1999, 2499],
-    'a time entry every 1,000 offsets and one at the end',
+    'an entry every 1,000 offsets and one at the end',
   )
-  t.equal((await stream.committedOffsets('telemetry-processor')).get(1), 2400, 'the consumer offsets moved')
   t.equal((await stream.endOffsets()).get(1), 2500, 'the offsets go on from the records')
-  for (const target of [timestamps[0]! - 1, ...timestamps.filter((_, i) => i % 37 === 0), Math.max(...timestamps) + 1]) {
+  const later = timestamps.at(-1)! + 5000
+  await stream.produce([{ key: 'thing', value: '{}', timestamp: later }].filter(() => stream.partitionFor('thing') === 1))
+  const all = stream.partitionFor('thing') === 1 ? [...timestamps, later] : timestamps
+  for (const target of [timestamps[0]! - 1, ...timestamps.filter((_, i) => i % 37 === 0), later, later + 1, Math.max(...timestamps) + 1]) {
     await stream.seek('replay', 1, { timestamp: target })
     const offset = (await stream.committedOffsets('replay')).get(1)
-    if (offset !== firstAtOrAfter(timestamps, target)) t.fail(`at ${target}: offset ${offset}, expected ${firstAtOrAfter(timestamps, target)}`)
+    if (offset !== firstAtOrAfter(all, target)) t.fail(`at ${target}: offset ${offset}, expected ${firstAtOrAfter(all, target)}`)
   }
-  t.pass('every time sought in the moved records lands on the first record at or after it')
-  await stream.close()
-
-  // as if the process had died after the copy, before the drop
-  writeFormer()
-  stream = new SqliteTelemetryStream(dir, 2)
-  t.teardown(() => stream.close())
-  t.strictSame(formerTables(), [], 'the drop is done on the next start')
-  t.strictSame(values(), timestamps.map((_, i) => i), 'nothing copied twice')
+  t.pass('every time sought in the upgraded records lands on the first record at or after it')
 })

@@ -82,7 +82,7 @@ t.test('SIGKILL while devices publish QoS 1 readings loses no acknowledged readi
   await publishing
   t.ok(acknowledged.size >= killAfter, `${acknowledged.size} readings acknowledged of ${sent} sent`)
 
-  const db = new Database(join(dataDir, 'telemetry.db'))
+  const db = new Database(join(dataDir, 'capsicum.db'))
   t.teardown(() => db.close())
   const stored = new Set<number>()
   for (const row of db.prepare<[], { value: string }>('SELECT value FROM telemetry').iterate()) {

@@ -12,13 +12,9 @@ import { tempDataDir } from '../helpers/server.ts'
 const record = (n: number) => ({ key: 'thing-1', value: JSON.stringify({ n }), timestamp: 1_765_000_000_000 + n })
 
 t.test('records written in one turn are produced in batches of at most maxBatch, in order, each write resolving once durable', async (t) => {
-  const dir = tempDataDir(t)
-  const stream = new SqliteTelemetryStream(dir, 1)
-  const db = openDatabase(dir, 'telemetry.db')
-  t.teardown(async () => {
-    await stream.close()
-    db.close()
-  })
+  const db = openDatabase(tempDataDir(t))
+  t.teardown(() => db.close())
+  const stream = new SqliteTelemetryStream(db, 1)
   const writer = new TelemetryWriter(stream, 4)
   const writes = Array.from({ length: 10 }, (_, n) => writer.write(record(n)))
   t.equal(writer.backlog, 10, 'nothing produced within the turn')
@@ -31,13 +27,9 @@ t.test('records written in one turn are produced in batches of at most maxBatch,
 })
 
 t.test('a produce that fails rejects the writes of its batch, and the writer goes on with the next', async (t) => {
-  const dir = tempDataDir(t)
-  const stream = new SqliteTelemetryStream(dir, 1)
-  const db = openDatabase(dir, 'telemetry.db')
-  t.teardown(async () => {
-    await stream.close()
-    db.close()
-  })
+  const db = openDatabase(tempDataDir(t))
+  t.teardown(() => db.close())
+  const stream = new SqliteTelemetryStream(db, 1)
   let failNext = true
   // the real stream, with one produce refused as a full disk would
   const writer = new TelemetryWriter({ produce: (records) => (failNext ? ((failNext = false), Promise.reject(new Error('disk full'))) : stream.produce(records)) }, 2)
