@@ -18,7 +18,7 @@ import type { ThingDeactivated, ThingUpdated } from '../domain/thing/thing.ts'
 import { interpretPublish, type Interpretation } from '../domain/cayenne/interpret.ts'
 import { parseTopic, type CayenneTopic } from '../domain/cayenne/topics.ts'
 import type { DeviceDirectory, DeviceThing } from '../projections/device-directory.ts'
-import type { TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
+import { telemetryRecordOf, type TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
 import type { TelemetryRecordToProduce } from '../domain/ports/telemetry-stream.ts'
 import { isoTextOfTimes } from '../domain/time-text.ts'
 
@@ -177,7 +177,7 @@ export class AedesBridge {
           break
       }
     }
-    return this.deps.write({ key: thingId, value: JSON.stringify(message), timestamp: receivedAt.getTime(), message })
+    return this.deps.write(telemetryRecordOf(message, receivedAt.getTime()))
   }
 
   /** The connection is up (after CONNACK): the processor sets `last_online` from it. */
@@ -227,7 +227,7 @@ export class AedesBridge {
   private connection(session: DeviceSession, kind: 'connected' | 'disconnected'): Promise<void> {
     const at = this.deps.now()
     const message: TelemetryMessage = { kind, thingId: session.clientId, accountId: session.accountId, receivedAt: at.toISOString(), username: session.username }
-    return this.deps.write({ key: session.clientId, value: JSON.stringify(message), timestamp: at.getTime(), message })
+    return this.deps.write(telemetryRecordOf(message, at.getTime()))
   }
 
   private async thingFor(session: DeviceSession, thingId: string): Promise<DeviceThing | undefined> {

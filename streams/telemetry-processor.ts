@@ -29,7 +29,7 @@ import {
   type TelemetryState,
 } from '../domain/telemetry/telemetry.ts'
 import type { ReadingHook, RecordedReading } from '../domain/ports/reading-hook.ts'
-import type { TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
+import { messageOfRecord, type TelemetryMessage } from '../domain/telemetry/telemetry-message.ts'
 import type { TelemetryBatch, TelemetryConsumer, TelemetryRecord, TelemetryStream } from '../domain/ports/telemetry-stream.ts'
 import type { Instruments } from '../domain/ports/instruments.ts'
 
@@ -52,20 +52,6 @@ interface Known {
   readonly state: TelemetryState
   /** the stream's last revision; -1 when it has no event */
   readonly revision: number
-}
-
-const kinds = new Set<TelemetryMessage['kind']>(['readings', 'response', 'sys', 'connected', 'disconnected', 'rejected'])
-
-/** The message of a record; undefined when it is not one (the bridge never writes such a record). */
-function messageOf(record: TelemetryRecord): TelemetryMessage | undefined {
-  try {
-    const message = JSON.parse(record.value) as TelemetryMessage
-    if (typeof message !== 'object' || message === null || !kinds.has(message.kind) || typeof message.thingId !== 'string') return undefined
-    if (typeof message.accountId !== 'string' || Number.isNaN(Date.parse(message.receivedAt))) return undefined
-    return message
-  } catch {
-    return undefined
-  }
 }
 
 class Stopped extends Error {}
@@ -111,7 +97,7 @@ export class TelemetryProcessor {
   async handle(batch: TelemetryBatch): Promise<void> {
     const records: { record: TelemetryRecord; message: TelemetryMessage }[] = []
     for (const record of batch.records) {
-      const message = record.message ?? messageOf(record)
+      const message = record.message ?? messageOfRecord(record)
       if (message) records.push({ record, message })
       else this.options.logger.error({ partition: record.partition, offset: record.offset, key: record.key }, 'telemetry record is no telemetry message: skipped')
     }

@@ -13,7 +13,7 @@ import { latestReadingsOf } from '../../projections/thing-readings.ts'
 import { thingOfAccount } from '../../projections/things.ts'
 import { interpretJsonReadings } from '../../domain/cayenne/interpret.ts'
 import { createDeviceDirectory } from '../../projections/device-directory.ts'
-import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import { telemetryRecordOf, type TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
 import { FailureBackoff, retryAfterSeconds } from '../auth-backoff.ts'
 import type { RecordedEvent } from '../../domain/ports/event-store.ts'
 import { uuidParamOf } from '../http/requests.ts'
@@ -231,7 +231,7 @@ export function dataEndpoints(deps: RouteDeps): Endpoint[] {
           // the body as parsed (the JSON text is what the data/json codec reads), kept for re-decoding
           payload: Buffer.from(body, 'utf8').toString('base64'),
         }
-        await deps.telemetry.produce([{ key: thingId, value: JSON.stringify(message), timestamp: received.getTime(), message }])
+        await deps.telemetry.produce([telemetryRecordOf(message, received.getTime())])
         return { body: { success: true } }
       },
     })

@@ -45,3 +45,44 @@ export type TelemetryMessage =
     })
 
 export type TelemetryMessageKind = TelemetryMessage['kind']
+
+/** A message as the telemetry stream stores it (a record to produce, ports/telemetry-stream.ts). */
+export interface StoredTelemetryMessage {
+  readonly key: string
+  readonly value: string
+  readonly timestamp: number
+}
+
+/**
+ * A message as a record of the telemetry stream. Its JSON text leaves out the thing id and
+ * the time received: the record carries them as its key and timestamp. That is 88 of the
+ * ~370 bytes of a reading's record, each written, committed and checkpointed with it.
+ * `receivedAt`: the message's `receivedAt`, in milliseconds.
+ */
+export function telemetryRecordOf(message: TelemetryMessage, receivedAt: number): StoredTelemetryMessage & { readonly message: TelemetryMessage } {
+  const { thingId, receivedAt: _receivedAt, ...stored } = message
+  return { key: thingId, value: JSON.stringify(stored), timestamp: receivedAt, message }
+}
+
+const kinds = new Set<TelemetryMessageKind>(['readings', 'response', 'sys', 'connected', 'disconnected', 'rejected'])
+
+/**
+ * The message of a record, its thing id and time received from the record's key and
+ * timestamp unless its text has them (records written before 2026-12 do); undefined when
+ * it is not a message (neither the bridge nor the HTTP ingest writes such a record).
+ */
+export function messageOfRecord(record: StoredTelemetryMessage): TelemetryMessage | undefined {
+  let stored: unknown
+  try {
+    stored = JSON.parse(record.value)
+  } catch {
+    return undefined
+  }
+  if (typeof stored !== 'object' || stored === null) return undefined
+  const message = stored as Partial<MessageBase> & { kind?: unknown }
+  if (!kinds.has(message.kind as TelemetryMessageKind)) return undefined
+  const thingId = message.thingId ?? record.key
+  const receivedAt = message.receivedAt ?? (Number.isFinite(record.timestamp) ? new Date(record.timestamp).toISOString() : undefined)
+  if (typeof thingId !== 'string' || typeof message.accountId !== 'string' || typeof receivedAt !== 'string' || Number.isNaN(Date.parse(receivedAt))) return undefined
+  return { ...(stored as TelemetryMessage), thingId, receivedAt }
+}

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt'
 import type { Test } from 'tap'
-import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import { messageOfRecord, type TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
 import type { TelemetryRecord, TelemetryStream } from '../../domain/ports/telemetry-stream.ts'
 import { within } from './async.ts'
 import type { TestServer } from './server.ts'
@@ -215,14 +215,14 @@ export class TelemetryWatcher {
   }
 
   get messages(): TelemetryMessage[] {
-    return this.records.map((r) => JSON.parse(r.value) as TelemetryMessage)
+    return this.records.map((r) => messageOfRecord(r)!)
   }
 
   /** Resolves with the first record whose message matches. */
   next(match: (message: TelemetryMessage, record: TelemetryRecord) => boolean, what: string, timeoutMs = 10_000): Promise<{ message: TelemetryMessage; record: TelemetryRecord }> {
     const find = () => {
       for (const record of this.records) {
-        const message = JSON.parse(record.value) as TelemetryMessage
+        const message = messageOfRecord(record)!
         if (match(message, record)) return { message, record }
       }
       return undefined

@@ -1,5 +1,5 @@
 /** Feeding the telemetry stream directly (no broker) and waiting until everything downstream has it. */
-import type { TelemetryMessage, Reading } from '../../domain/telemetry/telemetry-message.ts'
+import { telemetryRecordOf, type TelemetryMessage, type Reading } from '../../domain/telemetry/telemetry-message.ts'
 import type { TelemetryRecordToProduce } from '../../domain/ports/telemetry-stream.ts'
 import { within } from '../helpers/async.ts'
 import type { TestServer } from '../helpers/server.ts'
@@ -9,9 +9,10 @@ export interface Device {
   readonly accountId: string
 }
 
-/** A record as the bridge writes it. */
+/** A record as the bridge writes it (without the message itself, as read back from the table). */
 export function record(message: TelemetryMessage): TelemetryRecordToProduce {
-  return { key: message.thingId, value: JSON.stringify(message), timestamp: Date.parse(message.receivedAt) }
+  const { key, value, timestamp } = telemetryRecordOf(message, Date.parse(message.receivedAt))
+  return { key, value, timestamp }
 }
 
 export function readingsOf(device: Device, at: Date | string, readings: readonly Reading[], source: 'mqtt' | 'http' = 'mqtt'): TelemetryMessage {

@@ -1,6 +1,6 @@
 /** POST /v1.1/things/{thingId}/data: devices send readings over HTTP with their MQTT credentials. */
 import t from 'tap'
-import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import { messageOfRecord } from '../../domain/telemetry/telemetry-message.ts'
 import type { TelemetryRecord } from '../../domain/ports/telemetry-stream.ts'
 import { within } from '../helpers/async.ts'
 import { deviceAccount } from '../helpers/mqtt.ts'
@@ -34,7 +34,9 @@ t.test('HTTP ingest with HTTP Basic = the MQTT username and password', async (t)
     t.equal(seen[0]!.partition, partition)
     t.equal(seen[0]!.key, thingId)
     t.equal(seen[0]!.timestamp, clock.getTime())
-    const message = JSON.parse(seen[0]!.value) as TelemetryMessage
+    const { thingId: _thingId, receivedAt: _receivedAt, ...stored } = messageOfRecord(seen[0]!)!
+    t.strictSame(JSON.parse(seen[0]!.value), stored, 'the stored text leaves out the thing id and the time, which are the key and the timestamp')
+    const message = messageOfRecord(seen[0]!)
     t.strictSame(message, {
       kind: 'readings',
       source: 'http',
