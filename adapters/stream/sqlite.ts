@@ -167,7 +167,8 @@ export class SqliteTelemetryStream implements TelemetryStream {
   /** Writes one produce's records; a produce that fails gives its offsets back. */
   private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
     const before = [...this.nextOffsets]
-    const timesBefore = new Map(this.stagedTimes)
+    // stageTime changes the entries in place: a failed produce must not leave its times in them
+    const timesBefore = new Map([...this.stagedTimes].map(([partition, time]) => [partition, { ...time }]))
     try {
       const written = records.map((record): TelemetryRecord => {
         const partition = this.partitionFor(record.key)

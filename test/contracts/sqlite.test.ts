@@ -249,6 +249,32 @@ t.test('SQLite telemetry stream: seeking to a time across many commits, with a c
   }
 })
 
+// A produce that fails part-way gives back its offsets; the time entry of its group must
+// not keep its records either, or the next group's entry would claim the same place.
+t.test('SQLite telemetry stream: a produce that fails part-way leaves no time of its own in its group', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-failed-'))
+  const db = openDatabase(dir)
+  const stream = new SqliteTelemetryStream(db, 1)
+  t.teardown(async () => {
+    await stream.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const at = Date.UTC(2026, 0, 1)
+  const outcomes = await Promise.allSettled([
+    stream.produce([{ key: 'a', value: '{}', timestamp: at }]),
+    // its first record is written, then its second fails: both are taken back
+    stream.produce([{ key: 'a', value: '{}', timestamp: at + 60_000 }, { key: 'a', value: '{}', timestamp: Number.NaN }]),
+  ])
+  t.strictSame(outcomes.map((o) => o.status), ['fulfilled', 'rejected'])
+  t.strictSame(db.prepare('SELECT max_ts, last_offset FROM telemetry_times').all(), [{ max_ts: at, last_offset: 0 }], 'the entry covers the record kept, with its time')
+  t.strictSame(await stream.produce([{ key: 'a', value: '{}', timestamp: at + 1000 }]), [{ partition: 0, offset: 1 }], 'the next group takes the offset back')
+  for (const [target, offset] of [[at, 0], [at + 1, 1], [at + 1000, 1], [at + 1001, 2]] as const) {
+    await stream.seek('replay', 0, { timestamp: target })
+    t.equal((await stream.committedOffsets('replay')).get(0), offset, `seeking to ${target - at} ms`)
+  }
+})
+
 // A file written before the rowid layout keeps its table; its index on every record's time
 // gives way to time entries computed from the records, once, when the stream opens.
 t.test('SQLite telemetry stream: a database of the former layout is upgraded to the sparse time index', async (t) => {
