@@ -196,6 +196,19 @@ t.test('SQLite event store: the events kept for followers are bounded by size; a
   t.strictSame(seen, Array.from({ length: 48 }, (_, i) => i), 'every event once, in order, from the table then from memory')
 })
 
+/** A stream of `partitions` on a database in a fresh directory, all closed and removed in the teardown. */
+function streamInFreshDirectory(t: Test, partitions: number): { db: SqliteDatabase; stream: SqliteTelemetryStream } {
+  const dir = mkdtempSync(join(tmpdir(), 'capsicum-stream-'))
+  const db = openDatabase(dir)
+  const stream = new SqliteTelemetryStream(db, partitions)
+  t.teardown(async () => {
+    await stream.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { db, stream }
+}
+
 /** The first offset, in offset order, of a record at or after `timestamp`; the end when none is. */
 function firstAtOrAfter(timestamps: readonly number[], timestamp: number): number {
   const found = timestamps.findIndex((ts) => ts >= timestamp)
@@ -214,14 +227,7 @@ function wanderingTimestamps(count: number, seed: number): number[] {
 // set back must not make it skip a record that the definition (the first record, in offset
 // order, at or after the time) picks.
 t.test('SQLite telemetry stream: seeking to a time across many commits, with a clock set back, finds the first record at or after it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-time-'))
-  const db = openDatabase(dir)
-  const stream = new SqliteTelemetryStream(db, 4)
-  t.teardown(async () => {
-    await stream.close()
-    db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { db, stream } = streamInFreshDirectory(t, 4)
   const key = 'thing-a'
   const partition = stream.partitionFor(key)
   const other = ['thing-b', 'thing-c', 'thing-d', 'thing-e'].find((k) => stream.partitionFor(k) !== partition)!
@@ -252,14 +258,7 @@ t.test('SQLite telemetry stream: seeking to a time across many commits, with a c
 // A produce that fails part-way gives back its offsets; the time entry of its group must
 // not keep its records either, or the next group's entry would claim the same place.
 t.test('SQLite telemetry stream: a produce that fails part-way leaves no time of its own in its group', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'capsicum-seek-failed-'))
-  const db = openDatabase(dir)
-  const stream = new SqliteTelemetryStream(db, 1)
-  t.teardown(async () => {
-    await stream.close()
-    db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { db, stream } = streamInFreshDirectory(t, 1)
   const at = Date.UTC(2026, 0, 1)
   const outcomes = await Promise.allSettled([
     stream.produce([{ key: 'a', value: '{}', timestamp: at }]),
