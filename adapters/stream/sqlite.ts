@@ -9,7 +9,7 @@
  * commit appended in 16 places of the table's B-tree, splitting pages of ~450-byte rows
  * in the middle: a record cost about 9.5 µs of CPU to write and commit, against 5 now.
  * Seeking to a time goes by a sparse time index (`telemetry_times`), one entry a
- * partition and commit, not one a record (see `seek`).
+ * partition and commit, not one a record (see `firstOffsetAtOrAfterTime`).
  */
 import type {
   ConsumeOptions,
