@@ -29,6 +29,11 @@ import { GroupCommit } from '../sqlite/group-commit.ts'
  */
 const legacyTimeEntrySpan = 1000
 
+interface TimeEntry {
+  greatest: number
+  lastOffset: number
+}
+
 interface RecordRow {
   partition: number
   offset: number
@@ -57,8 +62,6 @@ export class SqliteTelemetryStream implements TelemetryStream {
   private readonly nextOffsets: number[]
   /** per partition, the greatest timestamp written so far (timestamps may go back: clocks do) */
   private readonly greatestTimestamps: number[]
-  /** per partition, the greatest timestamp and last offset the group being committed wrote */
-  private stagedTimes = new Map<number, { greatest: number; lastOffset: number }>()
   /** per partition, its newest committed records, contiguous by offset */
   private readonly recent: TelemetryRecord[][]
   /** records written by the group being committed; they reach `recent` once it commits */
@@ -133,19 +136,20 @@ export class SqliteTelemetryStream implements TelemetryStream {
       'SELECT offset FROM telemetry WHERE partition = ? AND offset >= ? AND ts >= ? ORDER BY offset LIMIT 1',
     )
     let offsetsBeforeGroup: number[] = []
+    let groupTimes = new Map<number, TimeEntry>()
     this.produces = new GroupCommit(db, {
       begin: () => {
         offsetsBeforeGroup = [...this.nextOffsets]
         this.staged = []
-        this.stagedTimes = new Map()
       },
       write: (records) => this.produceWithinTransaction(records),
       beforeCommit: () => {
-        for (const [partition, { greatest, lastOffset }] of this.stagedTimes) this.insertTimeEntry.run(partition, greatest, lastOffset)
+        groupTimes = this.timeEntriesOf(this.staged)
+        for (const [partition, { greatest, lastOffset }] of groupTimes) this.insertTimeEntry.run(partition, greatest, lastOffset)
       },
       committed: () => {
         for (const record of this.staged) this.remember(record)
-        for (const [partition, { greatest }] of this.stagedTimes) this.greatestTimestamps[partition] = greatest
+        for (const [partition, { greatest }] of groupTimes) this.greatestTimestamps[partition] = greatest
         this.staged = []
         for (const notify of this.listeners) notify()
       },
@@ -167,15 +171,12 @@ export class SqliteTelemetryStream implements TelemetryStream {
   /** Writes one produce's records; a produce that fails gives its offsets back. */
   private produceWithinTransaction(records: readonly TelemetryRecordToProduce[]): { partition: number; offset: number }[] {
     const before = [...this.nextOffsets]
-    // stageTime changes the entries in place: a failed produce must not leave its times in them
-    const timesBefore = new Map([...this.stagedTimes].map(([partition, time]) => [partition, { ...time }]))
     try {
       const written = records.map((record): TelemetryRecord => {
         const partition = this.partitionFor(record.key)
         const offset = this.nextOffsets[partition]!
         this.insertRecord.run(partition, offset, record.key, record.value, record.timestamp)
         this.nextOffsets[partition] = offset + 1
-        this.stageTime(partition, offset, record.timestamp)
         const { key, value, timestamp, message } = record
         // the recent records hand the message itself to the consumers in this process
         return message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message }
@@ -184,18 +185,25 @@ export class SqliteTelemetryStream implements TelemetryStream {
       return written.map(({ partition, offset }) => ({ partition, offset }))
     } catch (error) {
       before.forEach((offset, p) => (this.nextOffsets[p] = offset))
-      this.stagedTimes = timesBefore
       throw error
     }
   }
 
-  private stageTime(partition: number, offset: number, timestamp: number): void {
-    const staged = this.stagedTimes.get(partition)
-    if (staged === undefined) this.stagedTimes.set(partition, { greatest: Math.max(this.greatestTimestamps[partition]!, timestamp), lastOffset: offset })
-    else {
-      if (timestamp > staged.greatest) staged.greatest = timestamp
-      staged.lastOffset = offset
+  /**
+   * The time entry of each partition a group wrote: its greatest timestamp so far and the
+   * group's last offset. From the records the group kept: a produce that failed left none.
+   */
+  private timeEntriesOf(records: readonly TelemetryRecord[]): Map<number, TimeEntry> {
+    const entries = new Map<number, TimeEntry>()
+    for (const { partition, offset, timestamp } of records) {
+      const entry = entries.get(partition)
+      if (entry === undefined) entries.set(partition, { greatest: Math.max(this.greatestTimestamps[partition]!, timestamp), lastOffset: offset })
+      else {
+        if (timestamp > entry.greatest) entry.greatest = timestamp
+        entry.lastOffset = offset
+      }
     }
+    return entries
   }
 
   private remember(record: TelemetryRecord): void {
