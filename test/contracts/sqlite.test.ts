@@ -159,6 +159,13 @@ t.test('SQLite event store: followers reading from memory see exactly what the t
     table.map((e) => ({ id: e.id, stream: e.streamName, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
     'the same events, data and metadata as the table gives (a Date as its text, undefined left out)',
   )
+
+  // data whose text parses back the same reaches the followers as it was given: no parse
+  const given = { id: 'e6', readings: [{ key: '1:2:0', value: [1, 2.5], unit: null, raw: { topic: 'v1/u/things/t/data/1', payload: 'MQ==' } }] }
+  await store.appendToStream('s-1', [{ ...event('e6'), data: given }], { expectedRevision: 1 })
+  await until(6)
+  t.equal(seen[5]!.data, given, 'JSON-faithful data is handed over as given')
+  t.strictSame(seen[5]!.data, (await store.readStream('s-1', { fromRevision: 2 }))[0]!.data, 'and is what the table holds')
 })
 
 // The events kept in memory for the followers are bounded by their data's size as well as
