@@ -1,9 +1,11 @@
 /**
  * Whether a value comes back from its JSON text as it went in: `JSON.parse(JSON.stringify(value))`
- * deep-equals it. Null, booleans, strings, finite numbers other than -0, and arrays and plain
- * objects of those; not `undefined` (left out, or null in an array), a `Date` or anything
- * else with `toJSON` (its text instead), NaN or ±Infinity (null), -0 (0), a class instance or an
- * object without a prototype (a plain object), a function or a symbol (left out), a hole in an array (null).
+ * deep-equals it. True for null, booleans, strings, finite numbers other than -0, and arrays
+ * and plain objects of those. False for `undefined` (left out, or null in an array), a `Date`
+ * or anything else with `toJSON` (its text instead), NaN and ±Infinity (null), -0 (0), a
+ * class instance or an object without a prototype (a plain object), a function or a symbol
+ * (left out), a hole in an array (null). Symbol keys and properties that are not enumerable
+ * are not looked at: no event's data has them.
  *
  * A follower can then be handed the value an append was given instead of the parse of its
  * text: the same thing, without the parse (about 0.7 µs a reading of a batch event).

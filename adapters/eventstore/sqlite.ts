@@ -65,7 +65,8 @@ const cachedHeads = 50_000
  * Data and metadata are parsed on first access, once however many followers read it:
  * projections rarely read metadata, and parsing it for every event was a third of a
  * rebuild's time. `given`: the data an append was given, when its text parses back to the
- * same (isJsonFaithful), so the followers of a new event need no parse at all.
+ * same (isJsonFaithful), so the followers of a new event need no parse at all. Events are
+ * values: nobody changes an event's data once it is appended.
  */
 function recordedEvent(
   position: number,
