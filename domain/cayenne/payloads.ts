@@ -103,6 +103,20 @@ const reading = (channel: string, type: string | null, unit: string | null, valu
   readings: [{ channel, type, unit, value }],
 })
 
+/**
+ * The labels (types and units) met so far, each kept once: a reading's label is then the
+ * same string as every other reading's with that label, instead of a copy cut from its
+ * payload, and the readings held in memory for their readers hold a few strings, not one
+ * each. The answer is the same text either way; past the bound, new labels are not shared.
+ */
+const sharedLabels = new Map<string, string>()
+function sharedLabel(label: string): string {
+  const known = sharedLabels.get(label)
+  if (known !== undefined) return known
+  if (sharedLabels.size < 4096) sharedLabels.set(label, label)
+  return label
+}
+
 /** `type[,unit...]=value(s)`: the form every typed payload shares; `eq` is the index of the first `=`. */
 function parseTyped(text: string, eq: number): Typed | string {
   const header = text.slice(0, eq)
@@ -116,7 +130,7 @@ function parseTyped(text: string, eq: number): Typed | string {
   for (let i = 0; i < units.length; i++) {
     const unit = units[i]!.trim()
     if (unit.length > MAX_LABEL) return `unit ${quote(unit)} is longer than ${MAX_LABEL} characters`
-    units[i] = unit === '' || unit === 'null' ? null : unit
+    units[i] = unit === '' || unit === 'null' ? null : sharedLabel(unit)
   }
 
   const rhs = text.slice(eq + 1).trim()
@@ -156,7 +170,7 @@ function parseTyped(text: string, eq: number): Typed | string {
   const count = tokens.length
   const fits = list ? units.length <= 1 || units.length === count : units.length === count || (units.length === 0 && count === 1)
   if (!fits) return `${count} value(s) but ${units.length} unit(s): give one unit per value (type,u1,u2=v1,v2)${list ? ', or one unit for the whole list' : ''}`
-  return { type, unit: mergeUnits(units), value }
+  return { type: sharedLabel(type), unit: mergeUnits(units), value }
 }
 
 /** Splits on `,` into at most MAX_VALUES parts; null when there are more (a long payload is not split whole). */
