@@ -79,6 +79,8 @@ function recordedEvent(
   given?: unknown,
 ): RecordedEvent {
   let data: unknown = given
+  // the text only until the data is there: new events stay in memory for the followers
+  let text: string | undefined = given === undefined ? dataJson : undefined
   let metadata: EventMetadata | undefined
   return {
     id,
@@ -87,7 +89,11 @@ function recordedEvent(
     position,
     type,
     get data(): unknown {
-      return (data ??= JSON.parse(dataJson))
+      if (text !== undefined) {
+        data = JSON.parse(text)
+        text = undefined
+      }
+      return data
     },
     get metadata(): EventMetadata {
       return (metadata ??= JSON.parse(metadataJson) as EventMetadata)
