@@ -20,6 +20,8 @@ import type {
   TelemetryRecordToProduce,
   TelemetryStream,
 } from '../../domain/ports/telemetry-stream.ts'
+import type { TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
+import type { Statement } from 'better-sqlite3'
 import { commitDerived, type SqliteDatabase } from '../sqlite/database.ts'
 import { GroupCommit } from '../sqlite/group-commit.ts'
 
@@ -53,6 +55,26 @@ function fnv1a(text: string): number {
 }
 
 /**
+ * A record in memory that carries its message: its text is read back from the table when
+ * asked for (the processor takes the message instead), so the newest records kept for the
+ * consumers do not each hold their ~300 bytes of text, which every scavenge copied.
+ */
+class RecordWithMessage implements TelemetryRecord {
+  constructor(
+    readonly partition: number,
+    readonly offset: number,
+    readonly key: string,
+    readonly timestamp: number,
+    readonly message: TelemetryMessage,
+    private readonly selectValue: Statement<[number, number], { value: string }>,
+  ) {}
+
+  get value(): string {
+    return this.selectValue.get(this.partition, this.offset)!.value
+  }
+}
+
+/**
  * How many of each partition's newest records stay in memory: a consumer that keeps up
  * reads them from there rather than from the table.
  */
@@ -71,6 +93,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
 
   private readonly insertRecord
   private readonly selectRecords
+  private readonly selectValue
   private readonly selectOffsets
   private readonly upsertOffset
   private readonly insertTimeEntry
@@ -121,6 +144,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
     this.selectRecords = db.prepare<[number, number, number], RecordRow>(
       'SELECT partition, offset, key, value, ts FROM telemetry WHERE partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
     )
+    this.selectValue = db.prepare<[number, number], { value: string }>('SELECT value FROM telemetry WHERE partition = ? AND offset = ?')
     this.selectOffsets = db.prepare<[string], { partition: number; next_offset: number }>(
       'SELECT partition, next_offset FROM telemetry_offsets WHERE group_id = ?',
     )
@@ -179,7 +203,7 @@ export class SqliteTelemetryStream implements TelemetryStream {
         this.nextOffsets[partition] = offset + 1
         const { key, value, timestamp, message } = record
         // the recent records hand the message itself to the consumers in this process
-        return message === undefined ? { partition, offset, key, value, timestamp } : { partition, offset, key, value, timestamp, message }
+        return message === undefined ? { partition, offset, key, value, timestamp } : new RecordWithMessage(partition, offset, key, timestamp, message, this.selectValue)
       })
       this.staged.push(...written)
       return written.map(({ partition, offset }) => ({ partition, offset }))

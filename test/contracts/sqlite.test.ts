@@ -10,6 +10,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { RecordedEvent } from '../../domain/ports/event-store.ts'
+import type { TelemetryBatch } from '../../domain/ports/telemetry-stream.ts'
+import { telemetryRecordOf, type TelemetryMessage } from '../../domain/telemetry/telemetry-message.ts'
 import { within } from '../helpers/async.ts'
 import { SqliteEventStore } from '../../adapters/eventstore/sqlite.ts'
 import { SqliteReadStore } from '../../adapters/readstore/sqlite.ts'
@@ -260,6 +262,35 @@ t.test('SQLite telemetry stream: seeking to a time across many commits, with a c
     await stream.seek('replay', partition, { timestamp: ts })
     t.equal((await stream.committedOffsets('replay')).get(partition), firstAtOrAfter(timestamps, ts), `exactly at ${ts}`)
   }
+})
+
+// A record produced with its message hands the message to a consumer in the process; its
+// text, which the stream does not keep in memory for it, is still the text stored.
+t.test('SQLite telemetry stream: a consumer in the process gets the message of a record and its stored text', async (t) => {
+  const { stream } = streamInFreshDirectory(t, 2)
+  const message: TelemetryMessage = { kind: 'sys', thingId: 'thing-a', accountId: 'acc', receivedAt: '2026-12-07T22:00:00.000Z', key: 'model', value: 'Pi' }
+  const produced = [
+    { ...telemetryRecordOf(message, Date.parse(message.receivedAt)) },
+    { key: 'thing-a', value: '{"kind":"sys","accountId":"acc","key":"version","value":"1"}', timestamp: 1 },
+  ]
+  await stream.produce(produced)
+  const batch = await within(
+    new Promise<TelemetryBatch>((resolve) => {
+      const consumer = stream.consume({ groupId: 'g' }, async (b) => {
+        resolve(b)
+        await consumer.stop().catch(() => undefined)
+      })
+    }),
+    'a batch',
+    10_000,
+  )
+  t.equal(batch.records[0]!.message, message, 'the message itself, not parsed again')
+  t.strictSame(
+    batch.records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
+    produced.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
+    'key, text and timestamp as produced',
+  )
+  t.equal(batch.records[1]!.message, undefined, 'a record produced without a message has none')
 })
 
 // A produce that fails part-way gives back its offsets; the time entry of its group must
