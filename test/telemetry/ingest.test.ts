@@ -34,9 +34,9 @@ t.test('HTTP ingest with HTTP Basic = the MQTT username and password', async (t)
     t.equal(seen[0]!.partition, partition)
     t.equal(seen[0]!.key, thingId)
     t.equal(seen[0]!.timestamp, clock.getTime())
-    const { thingId: _thingId, receivedAt: _receivedAt, ...stored } = messageOfRecord(seen[0]!)!
-    t.strictSame(JSON.parse(seen[0]!.value), stored, 'the stored text leaves out the thing id and the time, which are the key and the timestamp')
     const message = messageOfRecord(seen[0]!)
+    const { thingId: _thingId, receivedAt: _receivedAt, ...stored } = message!
+    t.strictSame(JSON.parse(seen[0]!.value), stored, 'the stored text leaves out the thing id and the time, which are the key and the timestamp')
     t.strictSame(message, {
       kind: 'readings',
       source: 'http',
