@@ -4,8 +4,6 @@
  * reason); the telemetry processor turns them into events. A record is never dropped:
  * what cannot be parsed is kept as `rejected`, so an auditor sees it.
  */
-import type { TelemetryRecordToProduce } from '../ports/telemetry-stream.ts'
-
 export interface Reading {
   /** `"2"` for an MQTT channel; the Cayenne agent's channels are text (`sys:cpu;load`) */
   readonly channel: string
@@ -48,8 +46,12 @@ export type TelemetryMessage =
 
 export type TelemetryMessageKind = TelemetryMessage['kind']
 
-/** A message as the telemetry stream stores it: what a record to produce holds, without the message itself. */
-type StoredTelemetryMessage = Pick<TelemetryRecordToProduce, 'key' | 'value' | 'timestamp'>
+/** A message as the telemetry stream stores it (a record to produce, ports/telemetry-stream.ts). */
+export interface StoredTelemetryMessage {
+  readonly key: string
+  readonly value: string
+  readonly timestamp: number
+}
 
 /**
  * A message as a record of the telemetry stream. Its JSON text leaves out the thing id and
@@ -57,7 +59,7 @@ type StoredTelemetryMessage = Pick<TelemetryRecordToProduce, 'key' | 'value' | '
  * ~370 bytes of a reading's record, each written, committed and checkpointed with it.
  * `receivedAt`: the message's `receivedAt`, in milliseconds.
  */
-export function telemetryRecordOf(message: TelemetryMessage, receivedAt: number): TelemetryRecordToProduce & { readonly message: TelemetryMessage } {
+export function telemetryRecordOf(message: TelemetryMessage, receivedAt: number): StoredTelemetryMessage & { readonly message: TelemetryMessage } {
   // readings, the message of nearly every record, as a literal: taking the rest of an object
   // (`...stored`) costs more than the shorter text saves
   const stored =
