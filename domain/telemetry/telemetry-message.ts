@@ -46,7 +46,10 @@ export type TelemetryMessage =
 
 export type TelemetryMessageKind = TelemetryMessage['kind']
 
-/** A message as the telemetry stream stores it (a record to produce, ports/telemetry-stream.ts). */
+/**
+ * A message as the telemetry stream stores it: the fields of a record to produce
+ * (ports/telemetry-stream.ts), named here because that port imports this module.
+ */
 export interface StoredTelemetryMessage {
   readonly key: string
   readonly value: string
