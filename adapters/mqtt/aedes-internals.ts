@@ -11,6 +11,7 @@
  * - the per-client dedupe (`client.duplicates`, moscajs/aedes#955, #994) is turned off;
  * - the emitter gets no limit on deliveries at once (mqemitter reads 0 as "none");
  * - the packet parser refuses a declared length over the limit before the body is read;
+ * - whole PUBLISH packets of a chunk are read before the parser sees it (publish-parser.ts);
  * - `client.subscriptions` and `aedes.clients` are read, `messageExpiry` rides on packets.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -48,9 +49,30 @@ export interface ClientInternals {
   readonly _parser: PacketParserInternals
 }
 
-/** The parts of mqtt-packet's Parser the size limit hooks: its states run as `this[name]()`. */
-interface PacketParserInternals {
+/** A packet as mqtt-packet's parser makes it (its `Packet` class), with a PUBLISH's fields. */
+export interface ParsedPacket {
+  cmd: string | null
+  retain: boolean
+  qos: number
+  dup: boolean
+  length: number
+  topic: string | null
+  payload: Buffer | null
+  messageId?: number
+}
+
+/**
+ * The parts of mqtt-packet's Parser the size limit and the PUBLISH reader hook: its states
+ * run as `this[name]()` from `_stateCounter`, over the bytes waiting in `_list`.
+ */
+export interface PacketParserInternals {
   readonly packet: { readonly cmd?: string; readonly length: number }
+  readonly error: Error | null
+  readonly _list: { readonly length: number; append(chunk: Buffer): unknown }
+  readonly _stateCounter: number
+  readonly settings: { readonly protocolVersion?: number }
+  parse(chunk: Buffer): number
+  emit(event: 'packet', packet: ParsedPacket): boolean
   _parseLength(): boolean
   _emitError(error: Error): void
 }
@@ -126,6 +148,14 @@ export function limitPacketSize(client: Client, maxBytes: number): void {
 }
 
 const requireHere = createRequire(import.meta.url)
+/** mqtt-packet as aedes loads it */
+const requireFromAedes = createRequire(requireHere.resolve('aedes'))
+
+/** The connection's parser, and a new packet of the class the parser makes. */
+export function publishParserInternalsOf(client: Client): { readonly parser: PacketParserInternals; readonly newPacket: () => ParsedPacket } {
+  const Packet = requireFromAedes('mqtt-packet/packet.js') as new () => ParsedPacket
+  return { parser: internals(client)._parser, newPacket: () => new Packet() }
+}
 
 /** The version of `name` as installed for `from` (aedes' own dependencies resolve from aedes). */
 function installedVersion(name: string, from: NodeJS.Require): string {
@@ -145,9 +175,8 @@ function installedVersion(name: string, from: NodeJS.Require): string {
 /** What differs from the versions and shapes this module relies on; empty when all hold. */
 export function aedesInternalsProblems(client?: Client): string[] {
   const problems: string[] = []
-  const fromAedes = createRequire(requireHere.resolve('aedes'))
   for (const [name, expected] of Object.entries(reliedOnVersions)) {
-    const found = installedVersion(name, name === 'aedes' ? requireHere : fromAedes)
+    const found = installedVersion(name, name === 'aedes' ? requireHere : requireFromAedes)
     if (found !== expected) problems.push(`${name} is ${found}, adapters/mqtt/aedes-internals.ts was checked against ${expected}`)
   }
   if (client === undefined) return problems
@@ -163,7 +192,12 @@ export function aedesInternalsProblems(client?: Client): string[] {
   for (const flag of ['connecting', 'connected', 'errored']) own(flag, 'boolean')
   for (const method of ['waitForDrain', '_onError']) if (typeof c[method] !== 'function') problems.push(`aedes Client has no method \`${method}\``)
   const parser = c._parser as Record<string, unknown> | undefined
-  for (const method of ['_parseLength', '_emitError']) if (typeof parser?.[method] !== 'function') problems.push(`mqtt-packet Parser has no method \`${method}\``)
+  for (const method of ['_parseLength', '_emitError', 'parse', 'emit']) if (typeof parser?.[method] !== 'function') problems.push(`mqtt-packet Parser has no method \`${method}\``)
+  const list = parser?._list as { length?: unknown; append?: unknown } | undefined
+  if (typeof list?.length !== 'number' || typeof list.append !== 'function') problems.push('mqtt-packet Parser has no buffer list `_list`')
+  if (typeof parser?._stateCounter !== 'number') problems.push('mqtt-packet Parser has no `_stateCounter`')
+  if (typeof parser?.settings !== 'object' || parser.settings === null) problems.push('mqtt-packet Parser has no `settings`')
+  if (parser?.error !== null) problems.push('mqtt-packet Parser has no `error` (null while it has none)')
   if (typeof (parser?.packet as { length?: unknown } | undefined)?.length !== 'number') problems.push('mqtt-packet Parser has no `packet.length`')
   if (!Array.isArray(parser?._states) || !(parser._states as unknown[]).includes('_parseLength')) problems.push('mqtt-packet Parser no longer runs a `_parseLength` state')
   const broker = c.broker as Record<string, unknown> | undefined

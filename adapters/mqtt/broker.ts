@@ -45,6 +45,7 @@ import { parseTopic, type CayenneTopic } from '../../domain/cayenne/topics.ts'
 import type { MqttInstruments } from '../metrics.ts'
 import { PacketTooLarge, assertAedesInternals, connectedClients, limitPacketSize, subscriptionsOf, turnOffDedupe, unlimitedDeliveries } from './aedes-internals.ts'
 import { batchQoS0Deliveries } from './batched-delivery.ts'
+import { parsePublishesDirectly } from './publish-parser.ts'
 import { FailedConnects, addressKey, defaultFailedConnectPolicy, forwardedAddress } from './failed-connects.ts'
 import { openRedisCluster, type RedisCluster } from './redis.ts'
 
@@ -345,6 +346,7 @@ export class MqttBroker implements DevicePublisher, CommandPublisher {
     const client = this.aedes.handle(stream, req)
     this.addresses.set(client, addressKey(remoteAddress))
     limitPacketSize(client, this.options.mqtt.maxPacketBytes)
+    parsePublishesDirectly(client, this.options.mqtt.maxPacketBytes)
     batchQoS0Deliveries(this.aedes, client)
   }
 

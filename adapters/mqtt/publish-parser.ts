@@ -1,0 +1,80 @@
+/**
+ * PUBLISH packets read straight from the socket's chunk. mqtt-packet reads every packet
+ * through a buffer list (`bl`): each field it reads makes a view or a copy of the bytes
+ * and an offset pair, about 1 KB of garbage and a tenth of the broker's own CPU a reading.
+ * Nearly every packet of a busy connection is a PUBLISH that lies whole in the chunk it
+ * arrived in; those are read here, into the same `Packet` objects with the same fields,
+ * and handed to aedes the way the parser hands them ('packet' events, in order).
+ *
+ * Anything else goes to mqtt-packet as it was: another type of packet, a PUBLISH cut by
+ * the chunk's end (and what follows it), a malformed one (so the parser reports its
+ * error), one over the size limit (so `limitPacketSize` refuses it), or a parser with
+ * bytes of an earlier chunk still waiting. test/mqtt/publish-parser.test.ts checks that
+ * both read the same packets and errors from the same bytes, however they are chunked.
+ */
+import type { Client } from 'aedes'
+import { publishParserInternalsOf, type PacketParserInternals, type ParsedPacket } from './aedes-internals.ts'
+
+/** MQTT 3.1.1 fixed header of a PUBLISH: type 3 in the high nibble */
+const publishType = 3
+
+/**
+ * The PUBLISH at `at` when it lies whole in `chunk` and is well formed (MQTT 3.1.1, 3.3)
+ * and within `maxBytes`; its end too. Null otherwise: mqtt-packet reads it.
+ */
+export function publishAt(chunk: Buffer, at: number, maxBytes: number, newPacket: () => ParsedPacket): { readonly packet: ParsedPacket; readonly end: number } | null {
+  const first = chunk[at]!
+  if (first >> 4 !== publishType) return null
+  const qos = (first >> 1) & 3
+  if (qos === 3) return null
+  // remaining length: 1 to 4 bytes, 7 bits each, least significant first
+  let length = 0
+  let multiplier = 1
+  let position = at + 1
+  for (let i = 0; ; i++) {
+    if (i === 4 || position >= chunk.length) return null
+    const byte = chunk[position++]!
+    length += (byte & 127) * multiplier
+    if (byte < 128) break
+    multiplier *= 128
+  }
+  const end = position + length
+  if (end > chunk.length || end - at > maxBytes) return null
+  if (length < 2) return null
+  const topicEnd = position + 2 + chunk.readUInt16BE(position)
+  const payloadStart = qos > 0 ? topicEnd + 2 : topicEnd
+  if (payloadStart > end) return null
+  const packet = newPacket()
+  packet.cmd = 'publish'
+  packet.retain = (first & 1) !== 0
+  packet.qos = qos
+  packet.dup = (first & 8) !== 0
+  packet.length = length
+  packet.topic = chunk.toString('utf8', position + 2, topicEnd)
+  if (qos > 0) packet.messageId = chunk.readUInt16BE(topicEnd)
+  packet.payload = chunk.subarray(payloadStart, end)
+  return { packet, end }
+}
+
+/** Reads this connection's whole PUBLISH packets itself, the rest through mqtt-packet. */
+export function parsePublishesDirectly(client: Client, maxBytes: number): void {
+  const { parser, newPacket } = publishParserInternalsOf(client)
+  const parse = parser.parse
+  parser.parse = function parsePublishesFirst(this: PacketParserInternals, chunk: Buffer): number {
+    if (this.error !== null || this._list.length > 0 || this._stateCounter !== 0 || this.settings.protocolVersion === 5) return parse.call(this, chunk)
+    let at = 0
+    while (at < chunk.length) {
+      const next = publishAt(chunk, at, maxBytes, newPacket)
+      if (next === null) break
+      at = next.end
+      this.emit('packet', next.packet)
+      // a listener failed the parser: the rest waits as mqtt-packet would leave it
+      if (this.error !== null) {
+        if (at < chunk.length) this._list.append(chunk.subarray(at))
+        return this._list.length
+      }
+    }
+    if (at === chunk.length) return 0
+    return parse.call(this, at === 0 ? chunk : chunk.subarray(at))
+  }
+}
