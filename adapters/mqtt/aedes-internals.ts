@@ -66,10 +66,12 @@ export interface ParsedPacket {
  * run as `this[name]()` from `_stateCounter`, over the bytes waiting in `_list`.
  */
 export interface PacketParserInternals {
-  readonly packet: { readonly cmd?: string; readonly length: number }
+  readonly packet: { readonly cmd?: string | null; readonly length: number; readonly qos?: number }
   readonly error: Error | null
-  readonly _list: { readonly length: number; append(chunk: Buffer): unknown }
+  readonly _list: { readonly length: number; append(chunk: Buffer): unknown; get(index: number): number }
   readonly _stateCounter: number
+  /** where the packet being read is read from; 0 between packets (see publish-parser.ts) */
+  readonly _pos: number | undefined
   readonly settings: { readonly protocolVersion?: number }
   parse(chunk: Buffer): number
   emit(event: 'packet', packet: ParsedPacket): boolean
@@ -193,9 +195,10 @@ export function aedesInternalsProblems(client?: Client): string[] {
   for (const method of ['waitForDrain', '_onError']) if (typeof c[method] !== 'function') problems.push(`aedes Client has no method \`${method}\``)
   const parser = c._parser as Record<string, unknown> | undefined
   for (const method of ['_parseLength', '_emitError', 'parse', 'emit']) if (typeof parser?.[method] !== 'function') problems.push(`mqtt-packet Parser has no method \`${method}\``)
-  const list = parser?._list as { length?: unknown; append?: unknown } | undefined
-  if (typeof list?.length !== 'number' || typeof list.append !== 'function') problems.push('mqtt-packet Parser has no buffer list `_list`')
+  const list = parser?._list as { length?: unknown; append?: unknown; get?: unknown } | undefined
+  if (typeof list?.length !== 'number' || typeof list.append !== 'function' || typeof list.get !== 'function') problems.push('mqtt-packet Parser has no buffer list `_list`')
   if (typeof parser?._stateCounter !== 'number') problems.push('mqtt-packet Parser has no `_stateCounter`')
+  if (parser?._pos !== undefined && parser._pos !== 0) problems.push('mqtt-packet Parser has a `_pos` other than 0 between packets')
   if (typeof parser?.settings !== 'object' || parser.settings === null) problems.push('mqtt-packet Parser has no `settings`')
   if (parser?.error !== null) problems.push('mqtt-packet Parser has no `error` (null while it has none)')
   if (typeof (parser?.packet as { length?: unknown } | undefined)?.length !== 'number') problems.push('mqtt-packet Parser has no `packet.length`')

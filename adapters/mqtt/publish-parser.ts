@@ -56,25 +56,52 @@ export function publishAt(chunk: Buffer, at: number, maxBytes: number, newPacket
   return { packet, end }
 }
 
+/**
+ * How many of `chunk`'s bytes, from `at`, finish the PUBLISH the parser is waiting for, when
+ * they finish it and it is well formed (its topic and packet id lie within it, so the
+ * parser reads nothing beyond it); null otherwise.
+ */
+function bytesFinishingPublish(parser: PacketParserInternals, chunk: Buffer, at: number): number | null {
+  const { packet, _list: list } = parser
+  if (packet.cmd !== 'publish' || packet.qos === undefined || packet.length < 2) return null
+  const need = packet.length - list.length
+  if (need > chunk.length - at) return null
+  const byte = (i: number): number => (i < list.length ? list.get(i) : chunk[at + i - list.length]!)
+  const topicEnd = 2 + ((byte(0) << 8) | byte(1))
+  return topicEnd + (packet.qos > 0 ? 2 : 0) <= packet.length ? need : null
+}
+
 /** Reads this connection's whole PUBLISH packets itself, the rest through mqtt-packet. */
 export function parsePublishesDirectly(client: Client, maxBytes: number): void {
   const { parser, newPacket } = publishParserInternalsOf(client)
   const parse = parser.parse
   parser.parse = function parsePublishesFirst(this: PacketParserInternals, chunk: Buffer): number {
-    if (this.error !== null || this._list.length > 0 || this._stateCounter !== 0 || this.settings.protocolVersion === 5) return parse.call(this, chunk)
+    // after a failed packet mqtt-packet reads the next one's length at where it had got to
+    // (`_pos`, not reset with its state): that is left to it
+    if (this.error !== null || (this._pos ?? 0) !== 0 || this.settings.protocolVersion === 5) return parse.call(this, chunk)
     let at = 0
     while (at < chunk.length) {
-      const next = publishAt(chunk, at, maxBytes, newPacket)
-      if (next === null) break
-      at = next.end
-      this.emit('packet', next.packet)
-      // a listener failed the parser: the rest waits as mqtt-packet would leave it
+      if (this._stateCounter === 1) {
+        // a packet's length cut by the last chunk's end: mqtt-packet reads on, a byte at a time
+        parse.call(this, chunk.subarray(at, ++at))
+      } else if (this._stateCounter !== 0 || this._list.length > 0) {
+        // the rest of a packet the last chunk began: mqtt-packet reads exactly that, when it is a
+        // well-formed PUBLISH, and everything from here otherwise
+        const need = this._stateCounter === 2 ? bytesFinishingPublish(this, chunk, at) : null
+        if (need === null) return parse.call(this, at === 0 ? chunk : chunk.subarray(at))
+        parse.call(this, chunk.subarray(at, (at += need)))
+      } else {
+        const next = publishAt(chunk, at, maxBytes, newPacket)
+        if (next === null) return parse.call(this, at === 0 ? chunk : chunk.subarray(at))
+        at = next.end
+        this.emit('packet', next.packet)
+      }
+      // failed (by the parser or a listener): the rest waits as mqtt-packet would leave it
       if (this.error !== null) {
         if (at < chunk.length) this._list.append(chunk.subarray(at))
         return this._list.length
       }
     }
-    if (at === chunk.length) return 0
-    return parse.call(this, at === 0 ? chunk : chunk.subarray(at))
+    return this._list.length
   }
 }
