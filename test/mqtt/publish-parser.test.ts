@@ -2,9 +2,10 @@
  * The broker reads whole PUBLISH packets of a chunk itself (adapters/mqtt/publish-parser.ts)
  * and leaves the rest to mqtt-packet. From the same bytes, cut into the same chunks, a
  * parser with that reader must hand out the same packets and the same errors, in the same
- * order, as mqtt-packet alone, with the size limit on both, up to the first error. The bytes are seeded random
- * streams of valid packets of every kind the reader must pass on (other types, QoS 3,
- * a topic running past its packet, a cut varint, packets over the limit, a 5-byte length).
+ * order, as mqtt-packet alone, with the size limit on both, up to the first error. The
+ * bytes are seeded random streams: PUBLISHes of every QoS and other packets, and in half of
+ * them what the reader must pass on too (QoS 3, a topic running past its packet, no room
+ * for a packet id, a 5-byte or non-minimal length, random bytes, packets over the limit).
  * The broker's own behaviour over a socket is covered by the other tests of test/mqtt.
  */
 import mqttPacket, { type Packet } from 'mqtt-packet'
