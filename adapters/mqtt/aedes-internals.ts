@@ -153,10 +153,13 @@ const requireHere = createRequire(import.meta.url)
 /** mqtt-packet as aedes loads it */
 const requireFromAedes = createRequire(requireHere.resolve('aedes'))
 
+/** the class of the packets mqtt-packet's parser makes */
+const Packet = requireFromAedes('mqtt-packet/packet.js') as new () => ParsedPacket
+const newPacket = (): ParsedPacket => new Packet()
+
 /** The connection's parser, and a new packet of the class the parser makes. */
 export function publishParserInternalsOf(client: Client): { readonly parser: PacketParserInternals; readonly newPacket: () => ParsedPacket } {
-  const Packet = requireFromAedes('mqtt-packet/packet.js') as new () => ParsedPacket
-  return { parser: internals(client)._parser, newPacket: () => new Packet() }
+  return { parser: internals(client)._parser, newPacket }
 }
 
 /** The version of `name` as installed for `from` (aedes' own dependencies resolve from aedes). */

@@ -21,6 +21,12 @@ import { publishParserInternalsOf, type PacketParserInternals, type ParsedPacket
 const publishType = 3
 
 /**
+ * Whether a PUBLISH of `length` bytes after its fixed header holds its topic and, at QoS 1
+ * and 2, its packet id: mqtt-packet reads one that does not from the bytes after it.
+ */
+const holdsTopicAndId = (length: number, qos: number, topicLength: number): boolean => 2 + topicLength + (qos > 0 ? 2 : 0) <= length
+
+/**
  * The PUBLISH at `at` when it lies whole in `chunk` and is well formed (MQTT 3.1.1, 3.3)
  * and within `maxBytes`; its end too. Null otherwise: mqtt-packet reads it.
  */
@@ -43,9 +49,9 @@ function publishAt(chunk: Buffer, at: number, maxBytes: number, newPacket: () =>
   const end = position + length
   if (end > chunk.length || end - at > maxBytes) return null
   if (length < 2) return null
-  const topicEnd = position + 2 + chunk.readUInt16BE(position)
-  const payloadStart = qos > 0 ? topicEnd + 2 : topicEnd
-  if (payloadStart > end) return null
+  const topicLength = chunk.readUInt16BE(position)
+  if (!holdsTopicAndId(length, qos, topicLength)) return null
+  const topicEnd = position + 2 + topicLength
   const packet = newPacket()
   packet.cmd = 'publish'
   packet.retain = (first & 1) !== 0
@@ -54,7 +60,7 @@ function publishAt(chunk: Buffer, at: number, maxBytes: number, newPacket: () =>
   packet.length = length
   packet.topic = chunk.toString('utf8', position + 2, topicEnd)
   if (qos > 0) packet.messageId = chunk.readUInt16BE(topicEnd)
-  packet.payload = chunk.subarray(payloadStart, end)
+  packet.payload = chunk.subarray(qos > 0 ? topicEnd + 2 : topicEnd, end)
   return { packet, end }
 }
 
@@ -69,8 +75,7 @@ function bytesFinishingPublish(parser: PacketParserInternals, chunk: Buffer, at:
   const need = packet.length - list.length
   if (need > chunk.length - at) return null
   const byte = (i: number): number => (i < list.length ? list.get(i) : chunk[at + i - list.length]!)
-  const topicEnd = 2 + ((byte(0) << 8) | byte(1))
-  return topicEnd + (packet.qos > 0 ? 2 : 0) <= packet.length ? need : null
+  return holdsTopicAndId(packet.length, packet.qos, (byte(0) << 8) | byte(1)) ? need : null
 }
 
 /** Reads this connection's whole PUBLISH packets itself, the rest through mqtt-packet. */
